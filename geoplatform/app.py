@@ -1,0 +1,53 @@
+"""The application factory: builds a Flask app from settings; nothing happens at import time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask
+from sqlalchemy import Engine
+
+from geoplatform.auth import current_principal
+from geoplatform.config import Settings, load_settings
+from geoplatform.db import make_engine
+from geoplatform.errors import register_error_handlers
+from geoplatform.features.collections import make_collections_blueprint
+from geoplatform.health import make_health_blueprint
+from geoplatform.modules import Module, build_registry, load_modules
+from geoplatform.registry import Registry
+
+
+@dataclass(frozen=True)
+class Platform:
+    """What every blueprint may need, attached to the app as ``app.extensions['geoplatform']``."""
+
+    settings: Settings
+    engine: Engine
+    registry: Registry
+    modules: tuple[Module, ...]
+
+
+def create_platform(settings: Settings, *, validate: bool = True) -> Platform:
+    """Settings -> engine, modules and the registry, checked against the live schema."""
+    modules = load_modules(settings.modules)
+    registry = build_registry(modules)
+    engine = make_engine(settings)
+    if validate:
+        registry.validate_or_raise(engine, settings.on_invalid_layer)
+    return Platform(settings, engine, registry, tuple(modules))
+
+
+def create_app(settings: Settings | None = None, *, validate: bool = True) -> Flask:
+    settings = settings or load_settings()
+    platform = create_platform(settings, validate=validate)
+    app = Flask(__name__)
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    app.extensions["geoplatform"] = platform
+    register_error_handlers(app)
+    app.register_blueprint(make_health_blueprint())
+    app.register_blueprint(make_collections_blueprint(platform.registry, current_principal))
+    for module in platform.modules:
+        if module.blueprint is not None:
+            app.register_blueprint(module.blueprint(platform))
+    return app

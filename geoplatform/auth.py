@@ -1,0 +1,43 @@
+"""Who is calling and what they may read: the one permission gate every endpoint goes through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import g
+
+from geoplatform.registry import INTERNAL, PUBLIC, Layer
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller: anonymous (no department) or a department's key with a role."""
+
+    department: str | None = None
+    role: str | None = None
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.department is None
+
+
+ANONYMOUS = Principal()
+
+
+def can_read(principal: Principal, layer: Layer) -> bool:
+    if layer.access == PUBLIC:
+        return True
+    if principal.is_anonymous:
+        return False
+    if layer.access == INTERNAL:
+        return True
+    return principal.department in layer.access
+
+
+def current_principal() -> Principal:
+    """The principal of the current request (set by the authentication hook, else anonymous)."""
+    return g.get("principal", ANONYMOUS)
+
+
+def readable_layers(registry, principal: Principal) -> list[Layer]:
+    return [layer for layer in registry if can_read(principal, layer)]

@@ -1,0 +1,146 @@
+"""The ``geoplatform`` command: database, layers, serving, plus the commands modules contribute."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+import click
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import text
+
+from geoplatform import migrate
+from geoplatform.config import Settings, SettingsError, load_settings
+from geoplatform.db import ensure_database, make_engine
+from geoplatform.modules import ModuleError, build_registry, load_modules
+from geoplatform.registry import RegistryError
+
+console = Console(stderr=True)
+
+
+def settings_from(ctx: click.Context) -> Settings:
+    return ctx.find_root().obj
+
+
+@click.group()
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """geoplatform: the city's base geodatabase, tiles, feature APIs and thematic modules."""
+    if ctx.obj is None:
+        ctx.obj = load_settings()
+
+
+@cli.group()
+def db() -> None:
+    """Create and migrate the database."""
+
+
+@db.command("create")
+@click.pass_context
+def db_create(ctx: click.Context) -> None:
+    """Create the database named in DATABASE_URL if it does not exist."""
+    settings = settings_from(ctx)
+    created = ensure_database(settings.database_url)
+    click.echo("database created" if created else "database exists")
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+@click.pass_context
+def db_upgrade(ctx: click.Context, revision: str) -> None:
+    """Create the database if missing and migrate it to REVISION (default: head)."""
+    settings = settings_from(ctx)
+    ensure_database(settings.database_url)
+    migrate.upgrade(settings, revision)
+    click.echo(f"database at {revision}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@click.pass_context
+def db_downgrade(ctx: click.Context, revision: str) -> None:
+    """Migrate the database down to REVISION ('base' removes every table)."""
+    migrate.downgrade(settings_from(ctx), revision)
+    click.echo(f"database at {revision}")
+
+
+@db.command("current")
+@click.pass_context
+def db_current(ctx: click.Context) -> None:
+    """Print the database's revision and the migrations' head."""
+    engine = make_engine(settings_from(ctx))
+    click.echo(f"current: {migrate.current_revision(engine)}  head: {migrate.head_revision()}")
+
+
+@cli.command("layers")
+@click.pass_context
+def layers_command(ctx: click.Context) -> None:
+    """List registered layers with their row counts in the database."""
+    settings = settings_from(ctx)
+    registry = build_registry(load_modules(settings.modules))
+    engine = make_engine(settings)
+    table = Table("id", "title", "table", "geometry", "access", "zoom", "rows")
+    with engine.connect() as conn:
+        for layer in registry:
+            exists = conn.execute(text("SELECT to_regclass(:t)"), {"t": layer.table}).scalar()
+            rows = "missing"
+            if exists:
+                quote = conn.dialect.identifier_preparer.quote
+                name = f"{quote(layer.schema_name)}.{quote(layer.table_name)}"
+                rows = f"{conn.execute(text(f'SELECT count(*) FROM {name}')).scalar_one():,}"
+            access = layer.access if isinstance(layer.access, str) else ",".join(layer.access)
+            table.add_row(
+                layer.id,
+                f"{layer.title_zh} {layer.title_en}",
+                layer.table,
+                layer.geometry_type,
+                access,
+                f"{layer.minzoom}-{layer.maxzoom}",
+                rows,
+            )
+    Console(width=140).print(table)
+
+
+@cli.command("serve")
+@click.option("--port", type=int, default=None, help="Port (default GEOPLATFORM_PORT, 8000).")
+@click.option("--host", default=None, help="Address (default GEOPLATFORM_HOST, 127.0.0.1).")
+@click.option("--workers", type=int, default=None, help="gunicorn worker processes.")
+@click.pass_context
+def serve(ctx: click.Context, port: int | None, host: str | None, workers: int | None) -> None:
+    """Serve the platform with gunicorn after checking the registry against the database."""
+    from geoplatform.app import create_platform
+
+    settings = settings_from(ctx)
+    create_platform(settings).engine.dispose()
+    bind = f"{host or settings.host}:{port or settings.port}"
+    gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or "gunicorn"
+    args = [
+        gunicorn,
+        "--bind",
+        bind,
+        "--workers",
+        str(workers or settings.workers),
+        "--access-logfile",
+        "-",
+        "geoplatform.app:create_app()",
+    ]
+    console.print(f"serving on http://{bind}")
+    os.execv(gunicorn, args)
+
+
+def add_module_commands(group: click.Group, settings: Settings) -> None:
+    for module in load_modules(settings.modules):
+        for command in module.commands:
+            group.add_command(command)
+
+
+def main() -> None:
+    try:
+        settings = load_settings()
+        add_module_commands(cli, settings)
+        cli(obj=settings, standalone_mode=True)
+    except (SettingsError, RegistryError, ModuleError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        sys.exit(2)

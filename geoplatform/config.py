@@ -1,0 +1,129 @@
+"""Settings from the environment: typed, read once, validated with messages a person can act on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/geoplatform"
+DEFAULT_OSM_PATH = REPO_ROOT.parent / "shared" / "data" / "osm" / "liechtenstein-2015-07-27.osm.pbf"
+
+
+class SettingsError(Exception):
+    """Raised with one line per invalid setting, naming the environment variable."""
+
+
+class Settings(BaseSettings):
+    """Everything the platform reads from its environment.
+
+    Variables carry the ``GEOPLATFORM_`` prefix except the two every tool in this field
+    already knows by their bare names, ``DATABASE_URL`` and ``REDIS_URL``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GEOPLATFORM_", frozen=True, extra="ignore")
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        validation_alias=AliasChoices("DATABASE_URL", "GEOPLATFORM_DATABASE_URL"),
+        description="PostgreSQL/PostGIS connection URL of the base geodatabase.",
+    )
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0",
+        validation_alias=AliasChoices("REDIS_URL", "GEOPLATFORM_REDIS_URL"),
+        description="Redis URL for the shared tile cache and live fan-out.",
+    )
+    modules: Annotated[list[str], NoDecode] = Field(
+        ["base"],
+        description="Thematic modules to enable, as names of packages under layers/ (JSON list "
+        "or comma-separated).",
+    )
+    osm_path: Path = Field(DEFAULT_OSM_PATH, description="OSM extract loaded by `make demo`.")
+    projected_srid: int | None = Field(
+        None,
+        description="EPSG code of the projected CRS for areas and lengths; chosen from the "
+        "data's extent when unset (CGCS2000 3-degree Gauss-Krüger in China, else UTM).",
+    )
+    city_code: str | None = Field(
+        None, description="Six-digit GB/T 2260 administrative code of the city."
+    )
+    city_name: str = Field("示范市", description="Name of the city shown in titles.")
+    city_admin_level: int | None = Field(
+        None,
+        description="OSM admin_level of the city boundary; the lowest level whose boundary "
+        "loaded completely when unset.",
+    )
+    on_invalid_layer: Literal["abort", "warn"] = Field(
+        "abort",
+        description="What start-up does when a declared layer does not match the live schema.",
+    )
+    db_pool_size: int = Field(5, ge=1, le=100, description="Connections per worker process.")
+    data_dir: Path = Field(REPO_ROOT / "var" / "data", description="Where files are kept.")
+    host: str = Field("127.0.0.1", description="Address `geoplatform serve` binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `geoplatform serve` binds to.")
+    workers: int = Field(2, ge=1, le=64, description="gunicorn worker processes.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0]
+        if scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
+            raise ValueError(f"must be a postgresql:// URL, got scheme {scheme!r}")
+        return value
+
+    @field_validator("modules", mode="before")
+    @classmethod
+    def _split_modules(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("city_code")
+    @classmethod
+    def _six_digits(cls, value: str | None) -> str | None:
+        if value is not None and not (len(value) == 6 and value.isdigit()):
+            raise ValueError("must be six digits (GB/T 2260), e.g. 320500")
+        return value
+
+    @model_validator(mode="after")
+    def _base_module_first(self) -> Settings:
+        if "base" not in self.modules:
+            raise ValueError("modules must include 'base': every module stands on the base layers")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The URL with the psycopg 3 driver named, as SQLAlchemy wants it."""
+        rest = self.database_url.split("://", 1)[1]
+        return f"postgresql+psycopg://{rest}"
+
+    @property
+    def libpq_url(self) -> str:
+        rest = self.database_url.split("://", 1)[1]
+        return f"postgresql://{rest}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment (overrides win); SettingsError names each bad one."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"]) or "settings"
+            variable = _variable_name(field)
+            lines.append(f"{variable}: {error['msg']} (got {error.get('input')!r})")
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
+
+
+def _variable_name(field: str) -> str:
+    if field in ("database_url", "redis_url"):
+        return field.upper()
+    return f"GEOPLATFORM_{field.upper()}"

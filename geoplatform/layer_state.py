@@ -1,0 +1,60 @@
+"""Layer data versions, counts and extents, changed in the same transaction as the data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from geoplatform.registry import Layer
+
+# The version is at least the current time in microseconds, so a database rebuilt from scratch
+# never reissues a version that a shared cache may still hold for older data.
+_RECORD_CHANGE = """
+INSERT INTO platform.layer_state AS s (layer_id, version, feature_count, bbox, updated_at)
+SELECT :layer_id,
+       (extract(epoch FROM clock_timestamp()) * 1000000)::bigint,
+       stats.n,
+       CASE WHEN stats.e IS NOT NULL
+            THEN ARRAY[ST_XMin(stats.e), ST_YMin(stats.e), ST_XMax(stats.e), ST_YMax(stats.e)]
+       END,
+       now()
+  FROM (SELECT count(*) AS n, ST_Extent({geom}) AS e FROM {table}) AS stats
+ON CONFLICT (layer_id) DO UPDATE
+   SET version = GREATEST(s.version + 1, EXCLUDED.version),
+       feature_count = EXCLUDED.feature_count,
+       bbox = EXCLUDED.bbox,
+       updated_at = EXCLUDED.updated_at
+RETURNING version
+"""
+
+
+@dataclass(frozen=True)
+class LayerState:
+    layer_id: str
+    version: int
+    feature_count: int
+    bbox: tuple[float, float, float, float] | None
+
+
+def record_change(conn: Connection, layer: Layer) -> int:
+    """Bump the layer's version and refresh its count and extent; returns the new version."""
+    quote = conn.dialect.identifier_preparer.quote
+    statement = _RECORD_CHANGE.format(
+        geom=quote(layer.geometry_column),
+        table=f"{quote(layer.schema_name)}.{quote(layer.table_name)}",
+    )
+    return conn.execute(text(statement), {"layer_id": layer.id}).scalar_one()
+
+
+def layer_states(conn: Connection) -> dict[str, LayerState]:
+    rows = conn.execute(
+        text("SELECT layer_id, version, feature_count, bbox FROM platform.layer_state")
+    )
+    return {
+        row.layer_id: LayerState(
+            row.layer_id, row.version, row.feature_count, tuple(row.bbox) if row.bbox else None
+        )
+        for row in rows
+    }

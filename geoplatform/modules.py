@@ -1,0 +1,52 @@
+"""Thematic modules: each hands its layers, blueprint and commands over in one object.
+
+Modules are listed by name in the settings and imported explicitly from ``layers.<name>``; the
+core never imports a module by itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import click
+from flask import Blueprint
+
+from geoplatform.registry import Layer, Registry
+
+
+class ModuleError(Exception):
+    """A configured module cannot be imported or does not publish a MODULE."""
+
+
+@dataclass(frozen=True)
+class Module:
+    name: str
+    layers: tuple[Layer, ...]
+    blueprint: Callable[..., Blueprint] | None = None
+    commands: tuple[click.Command, ...] = field(default=())
+
+
+def load_modules(names: list[str]) -> list[Module]:
+    modules = []
+    for name in names:
+        try:
+            package = importlib.import_module(f"layers.{name}")
+        except ModuleNotFoundError as exc:
+            raise ModuleError(f"module {name!r} is enabled but layers/{name} is missing") from exc
+        module = getattr(package, "MODULE", None)
+        if not isinstance(module, Module):
+            raise ModuleError(f"layers/{name}/__init__.py must define MODULE = Module(...)")
+        modules.append(module)
+    return modules
+
+
+def build_registry(modules: list[Module]) -> Registry:
+    registry = Registry()
+    for module in modules:
+        for layer in module.layers:
+            if layer.module != module.name:
+                raise ModuleError(f"module {module.name} declares {layer.id} outside its namespace")
+            registry.register(layer)
+    return registry

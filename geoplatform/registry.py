@@ -1,0 +1,230 @@
+"""The layer registry: every layer declared once, checked against the live schema at start-up.
+
+A layer is a PostGIS table plus a frozen declaration of what it is. Every endpoint (tiles,
+features, styles, search) reads these declarations; nothing else names a table or column.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sqlalchemy import Engine, text
+
+log = logging.getLogger(__name__)
+
+PropertyType = Literal["string", "integer", "number", "boolean", "date", "datetime", "json"]
+GeometryType = Literal[
+    "Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon", "Geometry"
+]
+PUBLIC = "public"
+INTERNAL = "internal"
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+_LAYER_ID = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+
+# PostgreSQL data types (information_schema.columns.data_type) each declared type may live in.
+_COMPATIBLE_SQL_TYPES: dict[str, set[str]] = {
+    "string": {"text", "character varying", "character"},
+    "integer": {"smallint", "integer", "bigint"},
+    "number": {"real", "double precision", "numeric", "smallint", "integer", "bigint"},
+    "boolean": {"boolean"},
+    "date": {"date"},
+    "datetime": {"timestamp with time zone", "timestamp without time zone"},
+    "json": {"jsonb", "json"},
+}
+
+
+class RegistryError(Exception):
+    """A declaration is malformed, duplicated, or does not match the live schema."""
+
+
+@dataclass(frozen=True)
+class Property:
+    """One attribute column that may leave the database."""
+
+    name: str
+    type: PropertyType
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Layer:
+    """The declaration of one layer. Titles are Chinese first, English second."""
+
+    id: str
+    title_zh: str
+    title_en: str
+    table: str
+    geometry_type: GeometryType
+    properties: tuple[Property, ...]
+    description_zh: str = ""
+    description_en: str = ""
+    id_column: str = "id"
+    geometry_column: str = "geom"
+    mercator_column: str = "geom_3857"
+    srid: int = 4490
+    access: str | frozenset[str] = INTERNAL
+    editable_by: frozenset[str] = frozenset()
+    minzoom: int = 0
+    maxzoom: int = 22
+    searchable: tuple[str, ...] = ()
+    attribution: str = ""
+    style: tuple[dict, ...] = field(default=(), compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        problems = list(self._problems())
+        if problems:
+            raise RegistryError(f"layer {self.id}: " + "; ".join(problems))
+
+    def _problems(self) -> Iterator[str]:
+        if not _LAYER_ID.match(self.id):
+            yield "id must be 'module.name' in lower case"
+        schema, _, table = self.table.partition(".")
+        if not (_IDENTIFIER.match(schema) and _IDENTIFIER.match(table)):
+            yield f"table {self.table!r} must be 'schema.table' in lower case"
+        names = [self.id_column, self.geometry_column, self.mercator_column]
+        names += [p.name for p in self.properties]
+        for name in names:
+            if not _IDENTIFIER.match(name):
+                yield f"column {name!r} is not a plain lower-case identifier"
+        property_names = [p.name for p in self.properties]
+        if len(set(property_names)) != len(property_names):
+            yield "properties list a column twice"
+        for column in self.searchable:
+            if column not in property_names:
+                yield f"searchable column {column!r} is not a declared property"
+        if not 0 <= self.minzoom <= self.maxzoom <= 24:
+            yield "zoom range must satisfy 0 <= minzoom <= maxzoom <= 24"
+        if isinstance(self.access, str) and self.access not in (PUBLIC, INTERNAL):
+            yield f"access must be 'public', 'internal' or a set of departments: {self.access!r}"
+
+    @property
+    def schema_name(self) -> str:
+        return self.table.partition(".")[0]
+
+    @property
+    def table_name(self) -> str:
+        return self.table.partition(".")[2]
+
+    @property
+    def module(self) -> str:
+        return self.id.partition(".")[0]
+
+    @property
+    def is_public(self) -> bool:
+        return self.access == PUBLIC
+
+    def property_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.properties)
+
+
+class Registry:
+    """The one explicit registry of layers; refuses duplicate ids and duplicate tables."""
+
+    def __init__(self, layers: Iterable[Layer] = ()) -> None:
+        self._layers: dict[str, Layer] = {}
+        for layer in layers:
+            self.register(layer)
+
+    def register(self, layer: Layer) -> None:
+        if layer.id in self._layers:
+            raise RegistryError(f"layer {layer.id} is declared twice")
+        for other in self._layers.values():
+            if other.table == layer.table:
+                raise RegistryError(f"layers {other.id} and {layer.id} share table {layer.table}")
+        self._layers[layer.id] = layer
+
+    def get(self, layer_id: str) -> Layer:
+        try:
+            return self._layers[layer_id]
+        except KeyError:
+            raise KeyError(layer_id) from None
+
+    def __contains__(self, layer_id: object) -> bool:
+        return layer_id in self._layers
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self._layers.values())
+
+    def __len__(self) -> int:
+        return len(self._layers)
+
+    def ids(self) -> list[str]:
+        return list(self._layers)
+
+    def validate(self, engine: Engine) -> list[str]:
+        """Check every declaration against the live schema; return the list of problems found."""
+        with engine.connect() as conn:
+            rows = conn.execute(_COLUMNS_SQL, {"schemas": sorted({x.schema_name for x in self})})
+            columns: dict[tuple[str, str], dict[str, str]] = {}
+            for schema, table, column, data_type, udt in rows:
+                columns.setdefault((schema, table), {})[column] = (
+                    udt if data_type == "USER-DEFINED" else data_type
+                )
+            geometry = {
+                (schema, table, column): (gtype, srid)
+                for schema, table, column, gtype, srid in conn.execute(_GEOMETRY_SQL)
+            }
+        problems: list[str] = []
+        for layer in self:
+            problems.extend(_layer_problems(layer, columns, geometry))
+        return problems
+
+    def validate_or_raise(self, engine: Engine, on_invalid: str = "abort") -> None:
+        problems = self.validate(engine)
+        if not problems:
+            return
+        message = "layer registry does not match the database:\n  " + "\n  ".join(problems)
+        if on_invalid == "abort":
+            raise RegistryError(message)
+        log.warning(message)
+
+
+_COLUMNS_SQL = text(
+    """
+    SELECT table_schema, table_name, column_name, data_type, udt_name
+      FROM information_schema.columns
+     WHERE table_schema = ANY(:schemas)
+    """
+)
+
+_GEOMETRY_SQL = text(
+    "SELECT f_table_schema, f_table_name, f_geometry_column, type, srid FROM geometry_columns"
+)
+
+
+def _layer_problems(
+    layer: Layer,
+    columns: dict[tuple[str, str], dict[str, str]],
+    geometry: dict[tuple[str, str, str], tuple[str, int]],
+) -> Iterator[str]:
+    table_columns = columns.get((layer.schema_name, layer.table_name))
+    if table_columns is None:
+        yield f"layer {layer.id}: table {layer.table} does not exist (run `geoplatform db upgrade`)"
+        return
+    for name in (layer.id_column, layer.geometry_column, layer.mercator_column):
+        if name not in table_columns:
+            yield f"layer {layer.id}: column {name} does not exist in {layer.table}"
+    for prop in layer.properties:
+        sql_type = table_columns.get(prop.name)
+        if sql_type is None:
+            yield f"layer {layer.id}: column {prop.name} does not exist in {layer.table}"
+        elif sql_type not in _COMPATIBLE_SQL_TYPES[prop.type]:
+            yield (
+                f"layer {layer.id}: column {prop.name} is {sql_type} in the database "
+                f"but declared {prop.type}"
+            )
+    geom = geometry.get((layer.schema_name, layer.table_name, layer.geometry_column))
+    if layer.geometry_column in table_columns and geom is not None:
+        gtype, srid = geom
+        if srid != layer.srid:
+            yield f"layer {layer.id}: {layer.geometry_column} has SRID {srid}, not {layer.srid}"
+        if gtype.upper() != layer.geometry_type.upper():
+            yield (
+                f"layer {layer.id}: {layer.geometry_column} is {gtype}, "
+                f"declared {layer.geometry_type}"
+            )

@@ -1,0 +1,7 @@
+"""The base geodatabase: admin areas, roads, buildings, water, land use, POIs, places, addresses."""
+
+from geoplatform.modules import Module
+from layers.base.cli import load_osm_command
+from layers.base.layers import BASE_LAYERS
+
+MODULE = Module(name="base", layers=BASE_LAYERS, commands=(load_osm_command,))
