@@ -31,13 +31,15 @@ class Module:
 def load_modules(names: list[str]) -> list[Module]:
     modules = []
     for name in names:
+        # A dotted name is a package path of its own (a department's module kept elsewhere).
+        package_name = name if "." in name else f"layers.{name}"
         try:
-            package = importlib.import_module(f"layers.{name}")
+            package = importlib.import_module(package_name)
         except ModuleNotFoundError as exc:
-            raise ModuleError(f"module {name!r} is enabled but layers/{name} is missing") from exc
+            raise ModuleError(f"module {name!r} is enabled but {package_name} is missing") from exc
         module = getattr(package, "MODULE", None)
         if not isinstance(module, Module):
-            raise ModuleError(f"layers/{name}/__init__.py must define MODULE = Module(...)")
+            raise ModuleError(f"{package_name} must define MODULE = Module(...)")
         modules.append(module)
     return modules
 

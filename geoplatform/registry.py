@@ -123,7 +123,7 @@ class Layer:
 
 
 class Registry:
-    """The one explicit registry of layers; refuses duplicate ids and duplicate tables."""
+    """The one explicit registry of layers; refuses duplicate ids."""
 
     def __init__(self, layers: Iterable[Layer] = ()) -> None:
         self._layers: dict[str, Layer] = {}
@@ -133,9 +133,6 @@ class Registry:
     def register(self, layer: Layer) -> None:
         if layer.id in self._layers:
             raise RegistryError(f"layer {layer.id} is declared twice")
-        for other in self._layers.values():
-            if other.table == layer.table:
-                raise RegistryError(f"layers {other.id} and {layer.id} share table {layer.table}")
         self._layers[layer.id] = layer
 
     def get(self, layer_id: str) -> Layer:
