@@ -33,7 +33,11 @@ def create_platform(settings: Settings, *, validate: bool = True) -> Platform:
     registry = build_registry(modules)
     engine = make_engine(settings)
     if validate:
-        registry.validate_or_raise(engine, settings.on_invalid_layer)
+        try:
+            registry.validate_or_raise(engine, settings.on_invalid_layer)
+        except Exception:
+            engine.dispose()
+            raise
     return Platform(settings, engine, registry, tuple(modules))
 
 

@@ -142,5 +142,5 @@ def main() -> None:
         add_module_commands(cli, settings)
         cli(obj=settings, standalone_mode=True)
     except (SettingsError, RegistryError, ModuleError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         sys.exit(2)

@@ -92,7 +92,9 @@ class GdalSelection:
     def roads(self) -> set[OsmKey]:
         lines = self.lines
         classes = {row["highway"] for row in read_table("road_classes")}
-        return self._keys(lines, col(lines, "highway").isin(classes) & (col(lines, "area") != "yes"))
+        return self._keys(
+            lines, col(lines, "highway").isin(classes) & (col(lines, "area") != "yes")
+        )
 
     def buildings(self) -> set[OsmKey]:
         building = col(self.polygons, "building")

@@ -105,6 +105,7 @@ NAMED_NATURAL = {
     "spring",
     "cave_entrance",
 }
+AREA_NOT_ASSEMBLED = "area could not be assembled (incomplete or broken rings)"
 TRUE_VALUES = {"yes", "true", "1"}
 _NUMBER = re.compile(r"^\s*(-?\d+(?:[.,]\d+)?)\s*([a-z'\"]*)\s*$", re.IGNORECASE)
 KMH_PER_MPH = 1.609344
@@ -457,7 +458,7 @@ def read_extract(path: Path, on_progress: Callable[[int], None] | None = None) -
         on_progress(extract.objects_read)
     for (_, _), layers in expected_areas.items():
         for layer in layers:
-            extract.skip(layer, "area could not be assembled (incomplete or broken rings)")
+            extract.skip(layer, AREA_NOT_ASSEMBLED)
     return extract
 
 
@@ -512,7 +513,7 @@ def _read_area(area, factory, extract: Extract, expected_areas) -> None:
         if layer in _POINT_LAYERS and polygon is not None:
             point = point or polygon.point_on_surface()
             geometry = point
-        _add(extract, layer, osm_type, osm_id, columns, geometry, "area has no valid ring")
+        _add(extract, layer, osm_type, osm_id, columns, geometry, AREA_NOT_ASSEMBLED)
 
 
 def _geometry(build: Callable[[], str]) -> BaseGeometry | None:
