@@ -3,14 +3,14 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-OSM ?= ../shared/data/osm/liechtenstein-2015-07-27.osm.pbf
-PORT ?= 8000
+OSM ?=
+PORT ?=
 PYTEST_ARGS ?=
 
-.PHONY: demo setup test system venv lint bench clean
+.PHONY: demo setup test system venv lint clean
 
 demo: setup
-	scripts/with-db.sh $(BIN)/geoplatform serve --port $(PORT)
+	scripts/with-db.sh $(BIN)/geoplatform serve $(if $(PORT),--port $(PORT))
 
 setup: system venv
 	scripts/with-db.sh $(BIN)/geoplatform db upgrade

@@ -12,7 +12,7 @@ from rich.table import Table
 from sqlalchemy import text
 
 from geoplatform import migrate
-from geoplatform.config import Settings, SettingsError, load_settings
+from geoplatform.config import Settings, SettingsError, load_settings, settings_reference
 from geoplatform.db import ensure_database, make_engine
 from geoplatform.modules import ModuleError, build_registry, load_modules
 from geoplatform.registry import RegistryError
@@ -101,6 +101,12 @@ def layers_command(ctx: click.Context) -> None:
                 rows,
             )
     Console(width=140).print(table)
+
+
+@cli.command("settings")
+def settings_command() -> None:
+    """Print every setting with its default and meaning, as the Markdown table in README."""
+    click.echo(settings_reference())
 
 
 @cli.command("serve")

@@ -51,7 +51,6 @@ class Settings(BaseSettings):
     city_code: str | None = Field(
         None, description="Six-digit GB/T 2260 administrative code of the city."
     )
-    city_name: str = Field("示范市", description="Name of the city shown in titles.")
     city_admin_level: int | None = Field(
         None,
         description="OSM admin_level of the city boundary; the lowest level whose boundary "
@@ -62,7 +61,6 @@ class Settings(BaseSettings):
         description="What start-up does when a declared layer does not match the live schema.",
     )
     db_pool_size: int = Field(5, ge=1, le=100, description="Connections per worker process.")
-    data_dir: Path = Field(REPO_ROOT / "var" / "data", description="Where files are kept.")
     host: str = Field("127.0.0.1", description="Address `geoplatform serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `geoplatform serve` binds to.")
     workers: int = Field(2, ge=1, le=64, description="gunicorn worker processes.")
@@ -127,3 +125,22 @@ def _variable_name(field: str) -> str:
     if field in ("database_url", "redis_url"):
         return field.upper()
     return f"GEOPLATFORM_{field.upper()}"
+
+
+def settings_reference() -> str:
+    """The settings as a Markdown table, generated from the types (README embeds this output)."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, info in Settings.model_fields.items():
+        default = info.default
+        if isinstance(default, Path):
+            default = _relative(default)
+        shown = "unset" if default is None else f"`{json.dumps(default, ensure_ascii=False)}`"
+        lines.append(f"| `{_variable_name(name)}` | {shown} | {info.description} |")
+    return "\n".join(lines)
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(Path("..") / path.relative_to(REPO_ROOT.parent))
