@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from flask import g
 
-from geoplatform.registry import INTERNAL, PUBLIC, Layer
+from geoplatform.errors import NotFound
+from geoplatform.registry import INTERNAL, PUBLIC, Layer, Registry
 
 
 @dataclass(frozen=True)
@@ -39,5 +40,14 @@ def current_principal() -> Principal:
     return g.get("principal", ANONYMOUS)
 
 
-def readable_layers(registry, principal: Principal) -> list[Layer]:
+def readable_layers(registry: Registry, principal: Principal) -> list[Layer]:
     return [layer for layer in registry if can_read(principal, layer)]
+
+
+def readable_layer(registry: Registry, principal: Principal, layer_id: str) -> Layer:
+    """The layer if the caller may read it; NotFound otherwise, so its existence is not revealed."""
+    if layer_id in registry:
+        layer = registry.get(layer_id)
+        if can_read(principal, layer):
+            return layer
+    raise NotFound(f"no collection {layer_id!r}")

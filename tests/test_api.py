@@ -63,3 +63,16 @@ def test_unknown_path_is_json_404(client):
     response = client.get("/no/such/thing")
     assert response.status_code == 404
     assert response.json["code"] == "NotFound"
+
+
+def test_one_collection(client):
+    response = client.get("/collections/base.places")
+    assert response.status_code == 200
+    assert response.json["id"] == "base.places"
+    assert response.json["links"][0]["href"].endswith("/collections/base.places")
+
+
+def test_unknown_collection_is_404_with_message(client):
+    response = client.get("/collections/base.nothing")
+    assert response.status_code == 404
+    assert response.json == {"code": "NotFound", "description": "no collection 'base.nothing'"}

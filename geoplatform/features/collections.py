@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from flask import Blueprint, current_app, jsonify, request
 
-from geoplatform.auth import Principal, readable_layers
+from geoplatform.auth import Principal, readable_layer, readable_layers
 from geoplatform.crs import CRS84_URI
 from geoplatform.layer_state import LayerState, layer_states
 from geoplatform.registry import Layer, Registry
@@ -48,5 +48,13 @@ def make_collections_blueprint(registry: Registry, principal: Callable[[], Princ
             collections=[collection_document(x, states.get(x.id), base_url) for x in layers],
             links=[{"rel": "self", "type": "application/json", "href": f"{base_url}collections"}],
         )
+
+    @blueprint.get("/collections/<layer_id>")
+    def collection(layer_id: str):
+        layer = readable_layer(registry, principal(), layer_id)
+        engine = current_app.extensions["geoplatform"].engine
+        with engine.connect() as conn:
+            state = layer_states(conn).get(layer.id)
+        return jsonify(collection_document(layer, state, request.host_url))
 
     return blueprint
