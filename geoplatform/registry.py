@@ -52,6 +52,30 @@ class Property:
 
 
 @dataclass(frozen=True)
+class ZoomProperties:
+    """A smaller property set served at zooms minzoom..maxzoom (labels-only at low zoom, say)."""
+
+    minzoom: int
+    maxzoom: int
+    properties: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ClassMinZoom:
+    """Per-value min zoom of one column: motorways from z5, footways from z14 …"""
+
+    column: str
+    minzooms: tuple[tuple[str, int], ...]
+    default: int
+
+    def visible_values(self, z: int) -> list[str]:
+        return [value for value, minzoom in self.minzooms if minzoom <= z]
+
+    def shows_unlisted(self, z: int) -> bool:
+        return self.default <= z
+
+
+@dataclass(frozen=True)
 class Layer:
     """The declaration of one layer. Titles are Chinese first, English second."""
 
@@ -73,6 +97,12 @@ class Layer:
     maxzoom: int = 22
     searchable: tuple[str, ...] = ()
     attribution: str = ""
+    # Generalisation in tiles, in pixels of a 256-pixel tile at the requested zoom.
+    simplify_px: float = 0.5
+    min_area_px: float = 0.0
+    min_length_px: float = 0.0
+    zoom_properties: tuple[ZoomProperties, ...] = ()
+    class_minzoom: ClassMinZoom | None = None
     style: tuple[dict, ...] = field(default=(), compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -99,6 +129,14 @@ class Layer:
                 yield f"searchable column {column!r} is not a declared property"
         if not 0 <= self.minzoom <= self.maxzoom <= 24:
             yield "zoom range must satisfy 0 <= minzoom <= maxzoom <= 24"
+        for band in self.zoom_properties:
+            unknown = set(band.properties) - set(property_names)
+            if unknown:
+                yield f"zoom_properties name undeclared properties {sorted(unknown)}"
+        if self.class_minzoom and self.class_minzoom.column not in property_names:
+            yield f"class_minzoom column {self.class_minzoom.column!r} is not a declared property"
+        if min(self.simplify_px, self.min_area_px, self.min_length_px) < 0:
+            yield "generalisation settings must not be negative"
         if isinstance(self.access, str) and self.access not in (PUBLIC, INTERNAL):
             yield f"access must be 'public', 'internal' or a set of departments: {self.access!r}"
 
@@ -120,6 +158,13 @@ class Layer:
 
     def property_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.properties)
+
+    def properties_at(self, z: int) -> tuple[Property, ...]:
+        """The properties served in tiles at zoom z (all of them unless a band says fewer)."""
+        for band in self.zoom_properties:
+            if band.minzoom <= z <= band.maxzoom:
+                return tuple(p for p in self.properties if p.name in band.properties)
+        return self.properties
 
 
 class Registry:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from geoplatform.registry import PUBLIC, Layer, Property
+from geoplatform.registry import PUBLIC, ClassMinZoom, Layer, Property, ZoomProperties
 
 OSM_ATTRIBUTION = "© OpenStreetMap contributors"
 
@@ -39,6 +39,10 @@ ADMIN_AREAS = _base(
     minzoom=0,
     maxzoom=16,
     searchable=_NAME_SEARCH,
+    simplify_px=1.0,
+    class_minzoom=ClassMinZoom(
+        "level", (("city", 0), ("district", 6), ("township", 8), ("community", 11)), default=11
+    ),
 )
 
 ROADS = _base(
@@ -66,6 +70,21 @@ ROADS = _base(
     minzoom=5,
     maxzoom=16,
     searchable=(*_NAME_SEARCH, "ref"),
+    zoom_properties=(
+        ZoomProperties(0, 11, ("class", "name", "name_zh", "ref", "bridge", "tunnel", "layer")),
+    ),
+    class_minzoom=ClassMinZoom(
+        "class",
+        (
+            *((c, 5) for c in ("motorway", "trunk")),
+            *((c, 8) for c in ("motorway_link", "trunk_link", "primary")),
+            *((c, 9) for c in ("primary_link", "secondary")),
+            *((c, 10) for c in ("secondary_link", "tertiary")),
+            *((c, 12) for c in ("tertiary_link", "unclassified", "residential", "road", "busway")),
+            *((c, 13) for c in ("living_street", "service", "track", "pedestrian")),
+        ),
+        default=14,
+    ),
 )
 
 BUILDINGS = _base(
@@ -92,6 +111,8 @@ BUILDINGS = _base(
     minzoom=13,
     maxzoom=16,
     searchable=(*_NAME_SEARCH, "address"),
+    min_area_px=0.5,
+    zoom_properties=(ZoomProperties(0, 14, ("use", "levels", "height_m", "name", "name_zh")),),
 )
 
 WATER = _base(
@@ -115,6 +136,13 @@ WATER = _base(
     minzoom=6,
     maxzoom=16,
     searchable=_NAME_SEARCH,
+    min_area_px=2.0,
+    min_length_px=2.0,
+    class_minzoom=ClassMinZoom(
+        "class",
+        (("river", 6), ("canal", 10), ("stream", 12), ("brook", 12), ("drain", 13), ("ditch", 13)),
+        default=6,
+    ),
 )
 
 LANDUSE = _base(
@@ -137,6 +165,9 @@ LANDUSE = _base(
     minzoom=8,
     maxzoom=16,
     searchable=_NAME_SEARCH,
+    simplify_px=1.0,
+    min_area_px=4.0,
+    zoom_properties=(ZoomProperties(0, 13, ("osm_key", "osm_class", "name", "name_zh")),),
 )
 
 POIS = _base(
@@ -181,6 +212,17 @@ PLACES = _base(
     minzoom=4,
     maxzoom=16,
     searchable=_NAME_SEARCH,
+    class_minzoom=ClassMinZoom(
+        "type",
+        (
+            ("city", 4),
+            ("town", 6),
+            ("village", 9),
+            *((t, 11) for t in ("suburb", "borough", "quarter", "peak", "volcano")),
+            *((t, 12) for t in ("hamlet", "neighbourhood", "island", "saddle", "ridge", "valley")),
+        ),
+        default=13,
+    ),
 )
 
 ADDRESSES = _base(
