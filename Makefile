@@ -7,7 +7,7 @@ OSM ?=
 PORT ?=
 PYTEST_ARGS ?=
 
-.PHONY: demo setup test system venv lint clean
+.PHONY: demo setup test system venv lint readme clean
 
 demo: setup
 	scripts/with-db.sh $(BIN)/geoplatform serve $(if $(PORT),--port $(PORT))
@@ -22,6 +22,9 @@ test: system venv
 lint: venv
 	$(BIN)/ruff check geoplatform tileserver layers migrations tests bench
 	$(BIN)/ruff format --check geoplatform tileserver layers migrations tests bench
+
+readme: venv
+	$(BIN)/python scripts/update-readme-settings.py
 
 system:
 	scripts/install-system.sh

@@ -29,7 +29,7 @@ class Platform:
 
 def create_platform(settings: Settings, *, validate: bool = True) -> Platform:
     """Settings -> engine, modules and the registry, checked against the live schema."""
-    modules = load_modules(settings.modules)
+    modules = load_modules(settings.modules) + load_modules(settings.services, prefix="")
     registry = build_registry(modules)
     engine = make_engine(settings)
     if validate:
@@ -50,7 +50,10 @@ def create_app(settings: Settings | None = None, *, validate: bool = True) -> Fl
     app.extensions["geoplatform"] = platform
     register_error_handlers(app)
     app.register_blueprint(make_health_blueprint())
-    app.register_blueprint(make_collections_blueprint(platform.registry, current_principal))
+    link_providers = tuple(m.collection_links for m in platform.modules if m.collection_links)
+    app.register_blueprint(
+        make_collections_blueprint(platform.registry, current_principal, link_providers)
+    )
     for module in platform.modules:
         if module.blueprint is not None:
             app.register_blueprint(module.blueprint(platform))

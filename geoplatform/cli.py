@@ -137,7 +137,7 @@ def serve(ctx: click.Context, port: int | None, host: str | None, workers: int |
 
 
 def add_module_commands(group: click.Group, settings: Settings) -> None:
-    for module in load_modules(settings.modules):
+    for module in load_modules(settings.modules) + load_modules(settings.services, prefix=""):
         for command in module.commands:
             group.add_command(command)
 

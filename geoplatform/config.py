@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         description="Thematic modules to enable, as names of packages under layers/ (JSON list "
         "or comma-separated).",
     )
+    services: Annotated[list[str], NoDecode] = Field(
+        ["tileserver"],
+        description="Services this node serves besides the core (packages with a MODULE): "
+        "a features-only node may leave out the tileserver.",
+    )
     osm_path: Path = Field(DEFAULT_OSM_PATH, description="OSM extract loaded by `make demo`.")
     projected_srid: int | None = Field(
         None,
@@ -61,6 +66,18 @@ class Settings(BaseSettings):
         description="What start-up does when a declared layer does not match the live schema.",
     )
     db_pool_size: int = Field(5, ge=1, le=100, description="Connections per worker process.")
+    tile_cache_mb: int = Field(
+        128, ge=0, le=65536, description="In-process tile cache per worker, in MiB."
+    )
+    tile_cache_ttl: int = Field(
+        7 * 24 * 3600,
+        ge=60,
+        description="Seconds a tile stays in Redis; keys carry data versions, so this only "
+        "bounds memory.",
+    )
+    tile_max_age: int = Field(
+        60, ge=0, description="Cache-Control max-age of tiles for browsers and proxies, seconds."
+    )
     host: str = Field("127.0.0.1", description="Address `geoplatform serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `geoplatform serve` binds to.")
     workers: int = Field(2, ge=1, le=64, description="gunicorn worker processes.")
@@ -73,7 +90,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be a postgresql:// URL, got scheme {scheme!r}")
         return value
 
-    @field_validator("modules", mode="before")
+    @field_validator("modules", "services", mode="before")
     @classmethod
     def _split_modules(cls, value: object) -> object:
         if isinstance(value, str):

@@ -26,13 +26,16 @@ class Module:
     layers: tuple[Layer, ...]
     blueprint: Callable[..., Blueprint] | None = None
     commands: tuple[click.Command, ...] = field(default=())
+    # Extra links for each collection document (the tile service links its tilesets).
+    collection_links: Callable[..., list[dict]] | None = None
 
 
-def load_modules(names: list[str]) -> list[Module]:
+def load_modules(names: list[str], prefix: str = "layers.") -> list[Module]:
+    """Import each named package (under ``prefix`` unless dotted) and take its MODULE."""
     modules = []
     for name in names:
         # A dotted name is a package path of its own (a department's module kept elsewhere).
-        package_name = name if "." in name else f"layers.{name}"
+        package_name = name if "." in name else f"{prefix}{name}"
         try:
             package = importlib.import_module(package_name)
         except ModuleNotFoundError as exc:

@@ -11,8 +11,12 @@ from geoplatform.crs import CRS84_URI
 from geoplatform.layer_state import LayerState, layer_states
 from geoplatform.registry import Layer, Registry
 
+LinkProvider = Callable[[Layer, str], list[dict]]
 
-def collection_document(layer: Layer, state: LayerState | None, base_url: str) -> dict:
+
+def collection_document(
+    layer: Layer, state: LayerState | None, base_url: str, link_providers=()
+) -> dict:
     document = {
         "id": layer.id,
         "title": layer.title_zh,
@@ -27,6 +31,8 @@ def collection_document(layer: Layer, state: LayerState | None, base_url: str) -
             {"rel": "self", "type": "application/json", "href": f"{base_url}collections/{layer.id}"}
         ],
     }
+    for provider in link_providers:
+        document["links"].extend(provider(layer, base_url))
     if layer.attribution:
         document["attribution"] = layer.attribution
     if state and state.bbox:
@@ -34,7 +40,11 @@ def collection_document(layer: Layer, state: LayerState | None, base_url: str) -
     return document
 
 
-def make_collections_blueprint(registry: Registry, principal: Callable[[], Principal]) -> Blueprint:
+def make_collections_blueprint(
+    registry: Registry,
+    principal: Callable[[], Principal],
+    link_providers: tuple[LinkProvider, ...] = (),
+) -> Blueprint:
     blueprint = Blueprint("collections", __name__)
 
     @blueprint.get("/collections")
@@ -45,7 +55,9 @@ def make_collections_blueprint(registry: Registry, principal: Callable[[], Princ
             states = layer_states(conn)
         base_url = request.host_url
         return jsonify(
-            collections=[collection_document(x, states.get(x.id), base_url) for x in layers],
+            collections=[
+                collection_document(x, states.get(x.id), base_url, link_providers) for x in layers
+            ],
             links=[{"rel": "self", "type": "application/json", "href": f"{base_url}collections"}],
         )
 
@@ -55,6 +67,6 @@ def make_collections_blueprint(registry: Registry, principal: Callable[[], Princ
         engine = current_app.extensions["geoplatform"].engine
         with engine.connect() as conn:
             state = layer_states(conn).get(layer.id)
-        return jsonify(collection_document(layer, state, request.host_url))
+        return jsonify(collection_document(layer, state, request.host_url, link_providers))
 
     return blueprint
