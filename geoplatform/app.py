@@ -55,6 +55,6 @@ def create_app(settings: Settings | None = None, *, validate: bool = True) -> Fl
         make_collections_blueprint(platform.registry, current_principal, link_providers)
     )
     for module in platform.modules:
-        if module.blueprint is not None:
-            app.register_blueprint(module.blueprint(platform))
+        for blueprint in module.blueprints:
+            app.register_blueprint(blueprint(platform))
     return app

@@ -24,7 +24,8 @@ class ModuleError(Exception):
 class Module:
     name: str
     layers: tuple[Layer, ...]
-    blueprint: Callable[..., Blueprint] | None = None
+    # Factories called with the Platform, each returning a Blueprint.
+    blueprints: tuple[Callable[..., Blueprint], ...] = ()
     commands: tuple[click.Command, ...] = field(default=())
     # Extra links for each collection document (the tile service links its tilesets).
     collection_links: Callable[..., list[dict]] | None = None

@@ -6,6 +6,7 @@ from tileserver.api import collection_tile_links, make_tiles_blueprint
 MODULE = Module(
     name="tiles",
     layers=(),
-    blueprint=make_tiles_blueprint,
+    blueprints=(make_tiles_blueprint,),
+    commands=(),
     collection_links=collection_tile_links,
 )
