@@ -67,6 +67,11 @@ class TileService:
         row = conn.exec_driver_sql(query.sql, query.bind(z, x, y)).first()
         return bytes(row[0]) if row and row[0] else b""
 
+    def cache_key(self, layers: tuple[Layer, ...], z: int, x: int, y: int) -> str:
+        """The key the tile is cached under now (it changes with any of the layers' data)."""
+        with self.engine.connect() as conn:
+            return self._key(conn, layers, z, x, y)
+
     @staticmethod
     def _key(conn, layers: tuple[Layer, ...], z: int, x: int, y: int) -> str:
         versions = dict(conn.execute(_VERSIONS, {"ids": [layer.id for layer in layers]}).all())
