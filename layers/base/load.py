@@ -155,7 +155,8 @@ def load_osm(
         extract = read_extract(path, progress.reading if progress else None)
     except RuntimeError as exc:
         raise IngestError(f"cannot read {path.name} as OpenStreetMap data: {exc}") from exc
-    srid = settings.projected_srid or projected_srid_for(extract.bounds())
+    bounds = extract.bounds()
+    srid = settings.projected_srid or projected_srid_for(bounds)
     summaries = {name: _prepare(extract, name) for name in LAYER_NAMES}
     with engine.begin() as conn:
         for name in LAYER_NAMES:
@@ -169,7 +170,7 @@ def load_osm(
             record_change(conn, layer)
         conn.execute(
             text(_SAVE_CITY),
-            {"srid": srid, "city_level": city_level, "bbox": list(extract.bounds())},
+            {"srid": srid, "city_level": city_level, "bbox": list(bounds)},
         )
         summary = LoadSummary(
             str(path), sha256, srid, list(summaries.values()), time.perf_counter() - started
