@@ -7,16 +7,17 @@ OSM ?=
 PORT ?=
 PYTEST_ARGS ?=
 
-.PHONY: demo setup test system venv lint readme clean
+.PHONY: demo setup test system venv node lint readme clean
 
 demo: setup
 	scripts/with-db.sh $(BIN)/geoplatform serve $(if $(PORT),--port $(PORT))
 
-setup: system venv
+setup: system venv node
 	scripts/with-db.sh $(BIN)/geoplatform db upgrade
 	scripts/with-db.sh $(BIN)/geoplatform load-osm $(OSM)
+	scripts/with-db.sh $(BIN)/geoplatform build-density-raster
 
-test: system venv
+test: system venv node
 	scripts/with-db.sh $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: venv
@@ -31,6 +32,13 @@ system:
 
 venv: $(VENV)/.installed
 
+# Node tools the tests run (MapLibre's style validator), exactly as package-lock.json pins them.
+node: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -38,4 +46,4 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) var build *.egg-info
+	rm -rf $(VENV) var build *.egg-info node_modules

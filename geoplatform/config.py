@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         "a features-only node may leave out the tileserver.",
     )
     osm_path: Path = Field(DEFAULT_OSM_PATH, description="OSM extract loaded by `make demo`.")
+    data_dir: Path = Field(
+        REPO_ROOT / "var" / "data",
+        description="Directory of files the platform serves besides the database: "
+        "Cloud-Optimized GeoTIFFs and their sidecars under rasters/.",
+    )
     projected_srid: int | None = Field(
         None,
         description="EPSG code of the projected CRS for areas and lengths; chosen from the "

@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 from geoplatform.registry import PUBLIC, ClassMinZoom, Layer, Property, ZoomProperties
+from layers.base.styles import (
+    ADDRESSES_STYLE,
+    ADMIN_AREAS_STYLE,
+    BUILDINGS_STYLE,
+    LANDUSE_STYLE,
+    PLACES_STYLE,
+    POIS_STYLE,
+    ROADS_STYLE,
+    WATER_STYLE,
+)
 
 OSM_ATTRIBUTION = "© OpenStreetMap contributors"
 
@@ -21,6 +31,7 @@ def _base(**kwargs) -> Layer:
 
 ADMIN_AREAS = _base(
     id="base.admin_areas",
+    style=ADMIN_AREAS_STYLE,
     title_zh="行政区划",
     title_en="Administrative areas",
     description_zh="市、区县、乡镇等各级行政区划边界，含上级区划。",
@@ -47,6 +58,7 @@ ADMIN_AREAS = _base(
 
 ROADS = _base(
     id="base.roads",
+    style=ROADS_STYLE,
     title_zh="道路",
     title_en="Roads",
     description_zh="道路中心线，含等级、名称、编号、单行、限速、桥隧与层。",
@@ -89,6 +101,7 @@ ROADS = _base(
 
 BUILDINGS = _base(
     id="base.buildings",
+    style=BUILDINGS_STYLE,
     title_zh="建筑物",
     title_en="Buildings",
     description_zh="建筑物轮廓，含用途、层数、高度、名称与地址。",
@@ -117,6 +130,7 @@ BUILDINGS = _base(
 
 WATER = _base(
     id="base.water",
+    style=WATER_STYLE,
     title_zh="水系",
     title_en="Water",
     description_zh="河流、溪流、沟渠（线）与湖泊、水库等水面（面）。",
@@ -147,6 +161,7 @@ WATER = _base(
 
 LANDUSE = _base(
     id="base.landuse",
+    style=LANDUSE_STYLE,
     title_zh="土地利用与覆盖",
     title_en="Land use and land cover",
     description_zh="土地利用/覆盖面，含 OSM 类别及供土地模块填写的国标地类。",
@@ -172,6 +187,7 @@ LANDUSE = _base(
 
 POIS = _base(
     id="base.pois",
+    style=POIS_STYLE,
     title_zh="兴趣点",
     title_en="Points of interest",
     description_zh="公共设施、商店、旅游、医疗、应急、机关、休闲等兴趣点。",
@@ -195,6 +211,7 @@ POIS = _base(
 
 PLACES = _base(
     id="base.places",
+    style=PLACES_STYLE,
     title_zh="地名",
     title_en="Place names",
     description_zh="居民地、小地名与山峰等具名地物，供地名图典检索。",
@@ -227,6 +244,7 @@ PLACES = _base(
 
 ADDRESSES = _base(
     id="base.addresses",
+    style=ADDRESSES_STYLE,
     title_zh="门牌地址",
     title_en="Addresses",
     description_zh="门牌地址点及建筑物地址。",

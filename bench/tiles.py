@@ -1,0 +1,320 @@
+"""Tile latency and throughput: raw SQL, our endpoint uncached and cached, and tipg.
+
+    python bench/tiles.py [--rounds 10] [--concurrency 4] [--workers 2]
+
+Over a fixed list of real tiles of the demo city (centre and edges, z8-16; composites of all
+base layers and single layers) it measures, on this machine and only against 127.0.0.1:
+
+  (a) the statement ``tile_query`` builds, run directly with psycopg;
+  (b) ``/tiles/{layers}/{z}/{x}/{y}.mvt`` of ``geoplatform serve`` with no cache at all
+      (GEOPLATFORM_TILE_CACHE_MB=0 and an empty REDIS_URL);
+  (c) the same endpoint of a second server with its caches warmed;
+  (d) tipg over the same tables (``/collections/{schema.table}/tiles/WebMercatorQuad/...``), for
+      the single-layer tiles only: tipg has no composite tiles. It runs from its own virtualenv
+      (var/bench-venv; see bench/README.md) because it pins its own dependencies.
+
+Latency comes from sequential requests (median, p95); throughput from ``--concurrency`` client
+threads, every request on a new connection for every server alike. Both servers run the same
+number of worker processes. Prints Markdown tables and the ratios the vector tile issue asks for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import morecantile
+import psycopg
+
+from geoplatform.config import load_settings
+from geoplatform.registry import Layer
+from layers.base.layers import BASE_LAYERS, BUILDINGS, LANDUSE, ROADS
+from tileserver.mvt import tile_query
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+GEOPLATFORM = Path(sys.executable).with_name("geoplatform")
+TIPG_VENV = REPO_ROOT / "var" / "bench-venv"
+TMS = morecantile.tms.get("WebMercatorQuad")
+
+VADUZ = (9.5209, 47.1410)  # the centre
+SCHAAN = (9.5095, 47.1650)
+TRIESEN = (9.5283, 47.1075)
+BALZERS = (9.5003, 47.0663)  # southern edge
+RUGGELL = (9.5290, 47.2450)  # northern edge
+MALBUN = (9.6090, 47.1020)  # eastern edge, in the mountains
+
+# (layers, places, zooms): what a map of the city asks for, from overview to street level.
+TILE_PLAN = (
+    (BASE_LAYERS, (VADUZ, SCHAAN, BALZERS, RUGGELL, MALBUN), (8, 10, 12, 14, 15, 16)),
+    ((ROADS,), (VADUZ, BALZERS, RUGGELL), (10, 12, 14, 16)),
+    ((BUILDINGS,), (VADUZ, SCHAAN, TRIESEN), (13, 14, 15, 16)),
+    ((LANDUSE,), (VADUZ, MALBUN), (9, 12, 14)),
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    layers: tuple[Layer, ...]
+    z: int
+    x: int
+    y: int
+
+    @property
+    def single(self) -> bool:
+        return len(self.layers) == 1
+
+    @property
+    def ours(self) -> str:
+        ids = ",".join(layer.id for layer in self.layers)
+        return f"/tiles/{ids}/{self.z}/{self.x}/{self.y}.mvt"
+
+    @property
+    def tipg(self) -> str:
+        (layer,) = self.layers
+        # Our geometry column in Web Mercator and our property set: tipg's best case.
+        names = ",".join(p.name for p in layer.properties_at(self.z))
+        return (
+            f"/collections/{layer.table}/tiles/WebMercatorQuad/{self.z}/{self.x}/{self.y}"
+            f"?geom-column={layer.mercator_column}&properties={names}"
+        )
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    tiles: int
+    latencies: list[float]  # seconds, sequential
+    per_second: float  # concurrent
+    mean_bytes: float
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.latencies) * 1000
+
+    @property
+    def p95_ms(self) -> float:
+        return statistics.quantiles(self.latencies, n=100, method="inclusive")[94] * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=10, help="passes over the tile list")
+    parser.add_argument("--concurrency", type=int, default=4, help="client threads")
+    parser.add_argument("--workers", type=int, default=2, help="server processes, each server")
+    args = parser.parse_args()
+    settings = load_settings()
+    cases = tile_cases()
+    singles = [case for case in cases if case.single]
+    print(
+        f"database {settings.libpq_url.rsplit('/', 1)[-1]}: {len(cases)} tiles "
+        f"({len(cases) - len(singles)} composite of all {len(BASE_LAYERS)} base layers, "
+        f"{len(singles)} single-layer), {args.rounds} rounds, {args.concurrency} client threads, "
+        f"{args.workers} worker processes per server\n"
+    )
+    run = Runner(args.rounds, args.concurrency)
+    sql = connection_pool(settings.libpq_url, args.concurrency)
+    results: dict[str, Result] = {}
+    results["a"] = run("(a) raw SQL, psycopg", cases, lambda case: render_sql(sql, case))
+    results["a1"] = run("(a) raw SQL, single-layer tiles", singles, lambda c: render_sql(sql, c))
+    uncached = {"GEOPLATFORM_TILE_CACHE_MB": "0", "REDIS_URL": ""}
+    with geoplatform_server(settings.database_url, args.workers, uncached) as port:
+        results["b"] = run("(b) endpoint, uncached", cases, http_get(port, "ours"))
+        results["b1"] = run("(b) endpoint uncached, single-layer", singles, http_get(port, "ours"))
+    with geoplatform_server(settings.database_url, args.workers, {}) as port:
+        results["c"] = run("(c) endpoint, cached", cases, http_get(port, "ours"), warm=3)
+        results["c1"] = run("(c) endpoint cached, single-layer", singles, http_get(port, "ours"))
+    with tipg_server(settings.libpq_url, args.workers) as port:
+        results["d"] = run("(d) tipg, single-layer", singles, http_get(port, "tipg"))
+    print_results(results)
+    return 0
+
+
+def tile_cases() -> list[Case]:
+    cases = []
+    for layers, places, zooms in TILE_PLAN:
+        for z in zooms:
+            for lon, lat in places:
+                tile = TMS.tile(lon, lat, z)
+                cases.append(Case(layers, z, tile.x, tile.y))
+    return list(dict.fromkeys(cases))
+
+
+class Runner:
+    def __init__(self, rounds: int, concurrency: int) -> None:
+        self.rounds = rounds
+        self.concurrency = concurrency
+
+    def __call__(self, name: str, cases: list[Case], fetch: Callable[[Case], int], warm=1):
+        for _ in range(warm):
+            sizes = [fetch(case) for case in cases]
+        latencies = []
+        for _ in range(self.rounds):
+            for case in cases:
+                started = time.perf_counter()
+                fetch(case)
+                latencies.append(time.perf_counter() - started)
+        work = cases * self.rounds
+        with ThreadPoolExecutor(self.concurrency) as pool:
+            started = time.perf_counter()
+            list(pool.map(fetch, work))
+            per_second = len(work) / (time.perf_counter() - started)
+        result = Result(name, len(cases), latencies, per_second, statistics.mean(sizes))
+        print(f"  {name}: median {result.median_ms:.2f} ms, {per_second:,.0f} req/s", flush=True)
+        return result
+
+
+def connection_pool(url: str, size: int):
+    """One connection per client thread: psycopg connections are not shared across threads."""
+    local = threading.local()
+
+    def connection() -> psycopg.Connection:
+        if not hasattr(local, "conn"):
+            local.conn = psycopg.connect(url, autocommit=True)
+        return local.conn
+
+    return connection
+
+
+def render_sql(connection, case: Case) -> int:
+    query = tile_query(case.layers, case.z)
+    if query is None:
+        return 0
+    row = connection().execute(query.sql, query.bind(case.z, case.x, case.y)).fetchone()
+    return len(row[0]) if row and row[0] else 0
+
+
+def http_get(port: int, flavour: str) -> Callable[[Case], int]:
+    def fetch(case: Case) -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            conn.request("GET", getattr(case, flavour), headers={"Accept-Encoding": "gzip"})
+            response = conn.getresponse()
+            body = response.read()
+        finally:
+            conn.close()
+        if response.status not in (200, 204):
+            raise RuntimeError(f"{flavour} {case}: HTTP {response.status} {body[:200]!r}")
+        return len(body)
+
+    return fetch
+
+
+@contextmanager
+def geoplatform_server(database_url: str, workers: int, env: dict[str, str]) -> Iterator[int]:
+    port = free_port()
+    command = [str(GEOPLATFORM), "serve", "--port", str(port), "--workers", str(workers)]
+    with running(command, {"DATABASE_URL": database_url, **env}, port, "/healthz"):
+        yield port
+
+
+@contextmanager
+def tipg_server(libpq_url: str, workers: int) -> Iterator[int]:
+    uvicorn = TIPG_VENV / "bin" / "uvicorn"
+    if not uvicorn.exists():
+        sys.exit(f"tipg is not installed: see bench/README.md ({uvicorn} is missing)")
+    port = free_port()
+    env = {
+        "DATABASE_URL": libpq_url,
+        "TIPG_DB_SCHEMAS": '["base"]',
+        # Ours never caps features per tile; tipg's default of 10,000 would cut tiles short.
+        "TIPG_MAX_FEATURES_PER_TILE": "1000000",
+    }
+    command = [str(uvicorn), "tipg.main:app", "--host", "127.0.0.1", "--port", str(port)]
+    with running([*command, "--workers", str(workers)], env, port, "/collections"):
+        yield port
+
+
+@contextmanager
+def running(command: list[str], env: dict[str, str], port: int, ready: str) -> Iterator[None]:
+    # Logs go to a file, not a pipe: a pipe nobody reads would stall the server once full.
+    with tempfile.TemporaryFile("w+") as log:
+        server = subprocess.Popen(
+            command,
+            env={**os.environ, **env},
+            cwd=REPO_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            text=True,
+        )
+        try:
+            wait_until_up(server, port, ready, log)
+            yield
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+def wait_until_up(server: subprocess.Popen, port: int, path: str, log, seconds=60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            log.seek(0)
+            sys.exit(f"server exited: {log.read()}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", path)
+            if conn.getresponse().status == 200:
+                conn.close()
+                return
+        except OSError:
+            time.sleep(0.3)
+    sys.exit(f"no answer on port {port} within {seconds} s")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def print_results(results: dict[str, Result]) -> None:
+    print("\n| target | tiles | median ms | p95 ms | req/s | mean body bytes |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for r in results.values():
+        print(
+            f"| {r.name} | {r.tiles} | {r.median_ms:.2f} | {r.p95_ms:.2f} "
+            f"| {r.per_second:,.0f} | {r.mean_bytes:,.0f} |"
+        )
+    a, b, c, d = results["a"], results["b"], results["c"], results["d"]
+    b1, c1 = results["b1"], results["c1"]
+    rows = (
+        ("b/a median latency (endpoint uncached vs raw SQL)", b.median_ms / a.median_ms, "≤ 1.25"),
+        ("b/a p95 latency", b.p95_ms / a.p95_ms, "-"),
+        ("c/b median latency (cached vs uncached)", c.median_ms / b.median_ms, "≤ 0.10"),
+        ("c/b throughput (cached vs uncached)", c.per_second / b.per_second, "≥ 10"),
+        ("ours uncached / tipg throughput, same tiles", b1.per_second / d.per_second, "≥ 2"),
+        ("ours cached / tipg throughput, same tiles", c1.per_second / d.per_second, "-"),
+        ("tipg / ours uncached median latency, same tiles", d.median_ms / b1.median_ms, "-"),
+    )
+    print("\n| ratio | value | target | met |")
+    print("|---|---:|---:|---|")
+    for label, value, target in rows:
+        print(f"| {label} | {value:.2f} | {target} | {verdict(value, target)} |")
+
+
+def verdict(value: float, target: str) -> str:
+    if target == "-":
+        return ""
+    bound = float(target.split()[1])
+    return "yes" if (value <= bound if target.startswith("≤") else value >= bound) else "NO"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
