@@ -182,7 +182,10 @@ def connection_pool(url: str, size: int):
 
     def connection() -> psycopg.Connection:
         if not hasattr(local, "conn"):
-            local.conn = psycopg.connect(url, autocommit=True)
+            # As fast as psycopg runs it: prepared at once, $n placeholders sent unparsed.
+            local.conn = psycopg.connect(
+                url, autocommit=True, prepare_threshold=0, cursor_factory=psycopg.RawCursor
+            )
         return local.conn
 
     return connection
@@ -192,7 +195,8 @@ def render_sql(connection, case: Case) -> int:
     query = tile_query(case.layers, case.z)
     if query is None:
         return 0
-    row = connection().execute(query.sql, query.bind(case.z, case.x, case.y)).fetchone()
+    sql, _ = query.native
+    row = connection().execute(sql, query.bind_native(case.z, case.x, case.y)).fetchone()
     return len(row[0]) if row and row[0] else 0
 
 

@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from geoplatform.layer_versions import CHANNEL
 from geoplatform.registry import Layer
 
 # The version is at least the current time in microseconds, so a database rebuilt from scratch
-# never reissues a version that a shared cache may still hold for older data.
+# never reissues a version that a shared cache may still hold for older data. The notification
+# reaches every process's LayerVersions when the transaction commits, and not at all if it fails.
 _RECORD_CHANGE = """
+WITH changed AS (
 INSERT INTO platform.layer_state AS s (layer_id, version, feature_count, bbox, updated_at)
 SELECT :layer_id,
        (extract(epoch FROM clock_timestamp()) * 1000000)::bigint,
@@ -26,7 +29,9 @@ ON CONFLICT (layer_id) DO UPDATE
        feature_count = EXCLUDED.feature_count,
        bbox = EXCLUDED.bbox,
        updated_at = EXCLUDED.updated_at
-RETURNING version
+RETURNING layer_id, version
+)
+SELECT version, pg_notify(:channel, layer_id || ' ' || version) FROM changed
 """
 
 
@@ -45,7 +50,8 @@ def record_change(conn: Connection, layer: Layer) -> int:
         geom=quote(layer.geometry_column),
         table=f"{quote(layer.schema_name)}.{quote(layer.table_name)}",
     )
-    return conn.execute(text(statement), {"layer_id": layer.id}).scalar_one()
+    params = {"layer_id": layer.id, "channel": CHANNEL}
+    return conn.execute(text(statement), params).one().version
 
 
 def layer_states(conn: Connection) -> dict[str, LayerState]:

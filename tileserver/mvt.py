@@ -9,8 +9,9 @@ per-layer tiles joined together are the composite tile.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from geoplatform.registry import Layer
 
@@ -21,6 +22,7 @@ WORLD_SIZE = 2 * 20037508.342789244
 MAX_ZOOM = 24
 _POLYGONAL = {"Polygon", "MultiPolygon"}
 _LINEAR = {"LineString", "MultiLineString"}
+_NAMED = re.compile(r"%\((\w+)\)s")
 
 
 class TileRangeError(ValueError):
@@ -56,6 +58,26 @@ class TileQuery:
 
     def bind(self, z: int, x: int, y: int) -> dict[str, object]:
         return {**self.params, "z": z, "x": x, "y": y}
+
+    @cached_property
+    def native(self) -> tuple[str, tuple[str, ...]]:
+        """The statement with PostgreSQL's own ``$n`` placeholders, and the names they stand for.
+
+        psycopg caches its conversion of ``%(name)s`` only for statements under 4 KB; a
+        composite tile's is longer, and converting it cost 0.4 ms a tile.
+        """
+        names: list[str] = []
+
+        def number(match: re.Match) -> str:
+            if match.group(1) not in names:
+                names.append(match.group(1))
+            return f"${names.index(match.group(1)) + 1}"
+
+        return _NAMED.sub(number, self.sql), tuple(names)
+
+    def bind_native(self, z: int, x: int, y: int) -> list[object]:
+        values = self.bind(z, x, y)
+        return [values[name] for name in self.native[1]]
 
 
 def layers_at(layers: tuple[Layer, ...], z: int) -> tuple[Layer, ...]:

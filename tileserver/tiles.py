@@ -7,13 +7,18 @@ import hashlib
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
+from geoplatform.layer_versions import LayerVersions
+from geoplatform.reads import ReadPool, libpq_url
 from geoplatform.registry import Layer
 from tileserver.cache import TileCache
 from tileserver.mvt import check_tile, tile_query
 
-_VERSIONS = text("SELECT layer_id, version FROM platform.layer_state WHERE layer_id = ANY(:ids)")
+# MVT is dense already: over 15 composite tiles of the demo city (z10-16) level 6 gave 288 KB
+# against level 1's 300 KB (4 % less) but took 0.82 ms a tile against 0.47 ms, on the path
+# where every uncached tile waits for it.
+GZIP_LEVEL = 1
 
 
 @dataclass(frozen=True)
@@ -33,53 +38,53 @@ def declaration_fingerprint(layer: Layer) -> str:
 
 
 class TileService:
+    """Tiles of an engine's database; a cached tile costs no database round trip at all.
+
+    Statements run on autocommit connections of a ``ReadPool`` (see there why); the layers'
+    versions come from a ``LayerVersions`` listener, so a cache hit is a dictionary lookup.
+    """
+
     def __init__(self, engine: Engine, cache: TileCache) -> None:
         self.engine = engine
         self.cache = cache
+        self.reads = ReadPool.for_engine(engine, "geoplatform-tiles")
+        self.versions = LayerVersions(self.reads, libpq_url(engine))
 
     def tile(self, layers: tuple[Layer, ...], z: int, x: int, y: int, if_none_match=None) -> Tile:
         """The tile, gzipped; with ``if_none_match`` equal to its ETag only the ETag."""
         check_tile(z, x, y)
-        with self.engine.connect() as conn:
-            key = self._key(conn, layers, z, x, y)
-            etag = '"' + hashlib.sha1(key.encode()).hexdigest()[:24] + '"'
-            if if_none_match and etag in _etags(if_none_match):
-                return Tile(etag, None)
-            cached = self.cache.get(key)
-            if cached is not None:
-                return Tile(etag, cached)
-            data = self._render(conn, layers, z, x, y)
-        gzipped = gzip.compress(data, compresslevel=6, mtime=0) if data else b""
+        key = self.cache_key(layers, z, x, y)
+        etag = '"' + hashlib.sha1(key.encode()).hexdigest()[:24] + '"'
+        if if_none_match and etag in _etags(if_none_match):
+            return Tile(etag, None)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return Tile(etag, cached)
+        data = self.render(layers, z, x, y)
+        gzipped = gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0) if data else b""
         self.cache.set(key, gzipped)
         return Tile(etag, gzipped)
 
     def render(self, layers: tuple[Layer, ...], z: int, x: int, y: int) -> bytes:
         """The raw tile, bypassing the cache (exports and tests)."""
         check_tile(z, x, y)
-        with self.engine.connect() as conn:
-            return self._render(conn, layers, z, x, y)
-
-    @staticmethod
-    def _render(conn, layers: tuple[Layer, ...], z: int, x: int, y: int) -> bytes:
         query = tile_query(layers, z)
         if query is None:
             return b""
-        row = conn.exec_driver_sql(query.sql, query.bind(z, x, y)).first()
-        return bytes(row[0]) if row and row[0] else b""
+        data = self.reads.value(query.native[0], query.bind_native(z, x, y))
+        return bytes(data) if data else b""
 
     def cache_key(self, layers: tuple[Layer, ...], z: int, x: int, y: int) -> str:
         """The key the tile is cached under now (it changes with any of the layers' data)."""
-        with self.engine.connect() as conn:
-            return self._key(conn, layers, z, x, y)
-
-    @staticmethod
-    def _key(conn, layers: tuple[Layer, ...], z: int, x: int, y: int) -> str:
-        versions = dict(conn.execute(_VERSIONS, {"ids": [layer.id for layer in layers]}).all())
+        versions = self.versions.get(layer.id for layer in layers)
         parts = [
-            f"{layer.id}@{versions.get(layer.id, 0)}.{declaration_fingerprint(layer)}"
-            for layer in layers
+            f"{layer.id}@{versions[layer.id]}.{declaration_fingerprint(layer)}" for layer in layers
         ]
         return f"gp:tile:{','.join(parts)}:{z}/{x}/{y}"
+
+    def close(self) -> None:
+        self.versions.close()
+        self.reads.close()
 
 
 def _etags(header: str) -> set[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import time
 
 import mapbox_vector_tile
 import morecantile
@@ -15,6 +16,8 @@ from sqlalchemy import text
 
 from geoplatform.app import create_app
 from geoplatform.layer_state import record_change
+from geoplatform.layer_versions import LayerVersions
+from geoplatform.reads import ReadPool
 from layers.base.layers import BUILDINGS, POIS, ROADS
 from tileserver.cache import TileCache
 from tileserver.mvt import BUFFER, EXTENT, pixel_size
@@ -226,11 +229,53 @@ def test_changed_layer_changes_its_tiles_only(client, demo_engine):
     roads_before = get_tile(client, "base.roads", z, x, y).headers["ETag"]
     buildings_before = get_tile(client, "base.buildings", z, x, y).headers["ETag"]
     both_before = get_tile(client, "base.roads,base.buildings", z, x, y).headers["ETag"]
+    service = client.application.blueprints["tiles"].tile_service
+    assert service.versions.wait_live(10), "the version listener never connected"
     with demo_engine.begin() as conn:
         record_change(conn, ROADS)
-    assert get_tile(client, "base.roads", z, x, y).headers["ETag"] != roads_before
+    # The commit reaches the listener as a notification, a moment after the commit returns.
+    roads_etag = lambda: get_tile(client, "base.roads", z, x, y).headers["ETag"]  # noqa: E731
+    assert eventually(lambda: roads_etag() != roads_before)
     assert get_tile(client, "base.roads,base.buildings", z, x, y).headers["ETag"] != both_before
     assert get_tile(client, "base.buildings", z, x, y).headers["ETag"] == buildings_before
+
+
+def test_rolled_back_change_keeps_the_tiles(client, demo_engine):
+    z, x, y = tile_at(VADUZ, 14)
+    service = client.application.blueprints["tiles"].tile_service
+    assert service.versions.wait_live(10)
+    before = get_tile(client, "base.roads", z, x, y).headers["ETag"]
+    with demo_engine.connect() as conn, conn.begin() as transaction:
+        record_change(conn, ROADS)
+        transaction.rollback()
+    time.sleep(0.5)
+    assert get_tile(client, "base.roads", z, x, y).headers["ETag"] == before
+
+
+def test_versions_read_from_the_database_while_the_listener_is_down(demo_settings, demo_engine):
+    reads = ReadPool.for_engine(demo_engine)
+    # Nothing listens on port 1: the listener never connects, so every call asks the database.
+    versions = LayerVersions(reads, "postgresql://127.0.0.1:1/none?connect_timeout=1")
+    try:
+        assert not versions.wait_live(0.5)
+        before = versions.get(["base.roads"])["base.roads"]
+        with demo_engine.begin() as conn:
+            after = record_change(conn, ROADS)
+        assert after > before
+        found = versions.get(["base.roads", "base.nothing"])
+        assert found == {"base.roads": after, "base.nothing": 0}
+    finally:
+        versions.close()
+        reads.close()
+
+
+def eventually(condition, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def test_shared_cache_serves_other_workers(demo_settings, demo_engine):

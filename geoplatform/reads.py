@@ -1,0 +1,101 @@
+"""Autocommit connections for hot read paths (tiles), beside the SQLAlchemy engine.
+
+A tile is one statement. Through the engine it costs a pool ping, a BEGIN and a ROLLBACK around
+it and is planned anew every time; here it is one round trip, and psycopg prepares a statement
+on first use (``prepare_threshold=0``): the same few statements (one per layer set and zoom) run
+over and over, and a prepared one skips parsing and analysing its long text (about 2 ms of a
+street-level composite tile of the demo city). Statements use PostgreSQL's own ``$1``
+placeholders (psycopg's RawCursor), which psycopg sends without parsing. Reads only: anything
+that writes goes through the engine and its transactions.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+from sqlalchemy import Engine
+
+log = logging.getLogger(__name__)
+
+
+def libpq_url(engine: Engine) -> str:
+    """The engine's database as a libpq connection string (password included)."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    conn.prepare_threshold = 0
+    conn.cursor_factory = psycopg.RawCursor
+
+
+class ReadPool:
+    """A psycopg pool opened on first use in the process that uses it.
+
+    gunicorn forks workers; a pool (and its maintenance threads) opened before the fork would be
+    shared by processes that must not share connections, so the pool belongs to a pid.
+    """
+
+    def __init__(self, conninfo: str, max_size: int = 4, name: str = "geoplatform-reads") -> None:
+        self._conninfo = conninfo
+        self._max_size = max(max_size, 1)
+        self._name = name
+        self._pool: ConnectionPool | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_engine(cls, engine: Engine, name: str = "geoplatform-reads") -> ReadPool:
+        size = getattr(engine.pool, "size", lambda: 4)()
+        return cls(libpq_url(engine), size, name)
+
+    def value(self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None) -> Any:
+        """The first column of the first row, or None when there is no row."""
+        row = self._run(lambda conn: conn.execute(sql, params).fetchone())
+        return row[0] if row else None
+
+    def rows(self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None) -> list:
+        return self._run(lambda conn: conn.execute(sql, params).fetchall())
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None and self._pid == os.getpid():
+                self._pool.close()
+            self._pool = None
+
+    def _run(self, work):
+        pool = self._current()
+        try:
+            with pool.connection() as conn:
+                return work(conn)
+        except psycopg.OperationalError as exc:
+            # A restarted database leaves every pooled connection broken: replace them and try
+            # once more, so a restart costs the first request a reconnect, not an error.
+            log.warning("read pool: %s; reconnecting", exc)
+            pool.check()
+            with pool.connection() as conn:
+                return work(conn)
+
+    def _current(self) -> ConnectionPool:
+        pid = os.getpid()
+        if self._pool is not None and self._pid == pid:
+            return self._pool
+        with self._lock:
+            if self._pool is None or self._pid != pid:
+                self._pool = ConnectionPool(
+                    self._conninfo,
+                    min_size=1,
+                    max_size=self._max_size,
+                    kwargs={"autocommit": True, "application_name": self._name},
+                    configure=_configure,
+                    name=self._name,
+                    open=False,
+                )
+                self._pool.open(wait=False)
+                self._pid = pid
+        return self._pool
