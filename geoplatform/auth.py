@@ -9,6 +9,11 @@ from flask import g
 from geoplatform.errors import NotFound
 from geoplatform.registry import INTERNAL, PUBLIC, Layer, Registry
 
+VIEWER = "viewer"
+EDITOR = "editor"
+ADMIN = "admin"
+ROLES = (VIEWER, EDITOR, ADMIN)
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -16,10 +21,15 @@ class Principal:
 
     department: str | None = None
     role: str | None = None
+    key_id: int | None = None
 
     @property
     def is_anonymous(self) -> bool:
         return self.department is None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN
 
 
 ANONYMOUS = Principal()
@@ -33,6 +43,15 @@ def can_read(principal: Principal, layer: Layer) -> bool:
     if layer.access == INTERNAL:
         return True
     return principal.department in layer.access
+
+
+def can_edit(principal: Principal, layer: Layer) -> bool:
+    """Editors and admins of a department the layer names in ``editable_by``."""
+    return (
+        principal.role in (EDITOR, ADMIN)
+        and principal.department in layer.editable_by
+        and can_read(principal, layer)
+    )
 
 
 def current_principal() -> Principal:

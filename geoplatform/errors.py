@@ -18,9 +18,39 @@ class InvalidParameter(PlatformError):
     """A query parameter or body is malformed."""
 
 
+class Unauthorized(PlatformError):
+    """Credentials were sent but are not valid (unknown, revoked or malformed key)."""
+
+
+class Forbidden(PlatformError):
+    """The caller may see the thing but not do this to it (say, a viewer editing)."""
+
+
+class PreconditionFailed(PlatformError):
+    """If-Match names a version that is no longer current."""
+
+
+class PreconditionRequired(PlatformError):
+    """A change was sent without If-Match."""
+
+
+class PayloadTooLarge(PlatformError):
+    """The request body is over the configured limit."""
+
+
+class UnsupportedMediaType(PlatformError):
+    """The request body is not in a format the endpoint accepts."""
+
+
 STATUS_CODES: dict[type[PlatformError], tuple[int, str]] = {
     NotFound: (404, "NotFound"),
     InvalidParameter: (400, "InvalidParameterValue"),
+    Unauthorized: (401, "Unauthorized"),
+    Forbidden: (403, "Forbidden"),
+    PreconditionFailed: (412, "PreconditionFailed"),
+    PreconditionRequired: (428, "PreconditionRequired"),
+    PayloadTooLarge: (413, "PayloadTooLarge"),
+    UnsupportedMediaType: (415, "UnsupportedMediaType"),
 }
 
 
