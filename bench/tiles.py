@@ -21,32 +21,19 @@ number of worker processes. Prints Markdown tables and the ratios the vector til
 from __future__ import annotations
 
 import argparse
-import http.client
-import os
-import socket
-import statistics
-import subprocess
 import sys
-import tempfile
 import threading
-import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import morecantile
 import psycopg
+from harness import Result, Runner, geoplatform_server, http_get, tipg_server
 
 from geoplatform.config import load_settings
 from geoplatform.registry import Layer
 from layers.base.layers import BASE_LAYERS, BUILDINGS, LANDUSE, ROADS
 from tileserver.mvt import tile_query
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-GEOPLATFORM = Path(sys.executable).with_name("geoplatform")
-TIPG_VENV = REPO_ROOT / "var" / "bench-venv"
 TMS = morecantile.tms.get("WebMercatorQuad")
 
 VADUZ = (9.5209, 47.1410)  # the centre
@@ -92,23 +79,6 @@ class Case:
         )
 
 
-@dataclass(frozen=True)
-class Result:
-    name: str
-    tiles: int
-    latencies: list[float]  # seconds, sequential
-    per_second: float  # concurrent
-    mean_bytes: float
-
-    @property
-    def median_ms(self) -> float:
-        return statistics.median(self.latencies) * 1000
-
-    @property
-    def p95_ms(self) -> float:
-        return statistics.quantiles(self.latencies, n=100, method="inclusive")[94] * 1000
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=10, help="passes over the tile list")
@@ -131,15 +101,23 @@ def main() -> int:
     results["a1"] = run("(a) raw SQL, single-layer tiles", singles, lambda c: render_sql(sql, c))
     uncached = {"GEOPLATFORM_TILE_CACHE_MB": "0", "REDIS_URL": ""}
     with geoplatform_server(settings.database_url, args.workers, uncached) as port:
-        results["b"] = run("(b) endpoint, uncached", cases, http_get(port, "ours"))
-        results["b1"] = run("(b) endpoint uncached, single-layer", singles, http_get(port, "ours"))
+        results["b"] = run("(b) endpoint, uncached", cases, http_get(port, ours))
+        results["b1"] = run("(b) endpoint uncached, single-layer", singles, http_get(port, ours))
     with geoplatform_server(settings.database_url, args.workers, {}) as port:
-        results["c"] = run("(c) endpoint, cached", cases, http_get(port, "ours"), warm=3)
-        results["c1"] = run("(c) endpoint cached, single-layer", singles, http_get(port, "ours"))
+        results["c"] = run("(c) endpoint, cached", cases, http_get(port, ours), warm=3)
+        results["c1"] = run("(c) endpoint cached, single-layer", singles, http_get(port, ours))
     with tipg_server(settings.libpq_url, args.workers) as port:
-        results["d"] = run("(d) tipg, single-layer", singles, http_get(port, "tipg"))
+        results["d"] = run("(d) tipg, single-layer", singles, http_get(port, tipg))
     print_results(results)
     return 0
+
+
+def ours(case: Case) -> str:
+    return case.ours
+
+
+def tipg(case: Case) -> str:
+    return case.tipg
 
 
 def tile_cases() -> list[Case]:
@@ -150,30 +128,6 @@ def tile_cases() -> list[Case]:
                 tile = TMS.tile(lon, lat, z)
                 cases.append(Case(layers, z, tile.x, tile.y))
     return list(dict.fromkeys(cases))
-
-
-class Runner:
-    def __init__(self, rounds: int, concurrency: int) -> None:
-        self.rounds = rounds
-        self.concurrency = concurrency
-
-    def __call__(self, name: str, cases: list[Case], fetch: Callable[[Case], int], warm=1):
-        for _ in range(warm):
-            sizes = [fetch(case) for case in cases]
-        latencies = []
-        for _ in range(self.rounds):
-            for case in cases:
-                started = time.perf_counter()
-                fetch(case)
-                latencies.append(time.perf_counter() - started)
-        work = cases * self.rounds
-        with ThreadPoolExecutor(self.concurrency) as pool:
-            started = time.perf_counter()
-            list(pool.map(fetch, work))
-            per_second = len(work) / (time.perf_counter() - started)
-        result = Result(name, len(cases), latencies, per_second, statistics.mean(sizes))
-        print(f"  {name}: median {result.median_ms:.2f} ms, {per_second:,.0f} req/s", flush=True)
-        return result
 
 
 def connection_pool(url: str, size: int):
@@ -200,100 +154,12 @@ def render_sql(connection, case: Case) -> int:
     return len(row[0]) if row and row[0] else 0
 
 
-def http_get(port: int, flavour: str) -> Callable[[Case], int]:
-    def fetch(case: Case) -> int:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        try:
-            conn.request("GET", getattr(case, flavour), headers={"Accept-Encoding": "gzip"})
-            response = conn.getresponse()
-            body = response.read()
-        finally:
-            conn.close()
-        if response.status not in (200, 204):
-            raise RuntimeError(f"{flavour} {case}: HTTP {response.status} {body[:200]!r}")
-        return len(body)
-
-    return fetch
-
-
-@contextmanager
-def geoplatform_server(database_url: str, workers: int, env: dict[str, str]) -> Iterator[int]:
-    port = free_port()
-    command = [str(GEOPLATFORM), "serve", "--port", str(port), "--workers", str(workers)]
-    with running(command, {"DATABASE_URL": database_url, **env}, port, "/healthz"):
-        yield port
-
-
-@contextmanager
-def tipg_server(libpq_url: str, workers: int) -> Iterator[int]:
-    uvicorn = TIPG_VENV / "bin" / "uvicorn"
-    if not uvicorn.exists():
-        sys.exit(f"tipg is not installed: see bench/README.md ({uvicorn} is missing)")
-    port = free_port()
-    env = {
-        "DATABASE_URL": libpq_url,
-        "TIPG_DB_SCHEMAS": '["base"]',
-        # Ours never caps features per tile; tipg's default of 10,000 would cut tiles short.
-        "TIPG_MAX_FEATURES_PER_TILE": "1000000",
-    }
-    command = [str(uvicorn), "tipg.main:app", "--host", "127.0.0.1", "--port", str(port)]
-    with running([*command, "--workers", str(workers)], env, port, "/collections"):
-        yield port
-
-
-@contextmanager
-def running(command: list[str], env: dict[str, str], port: int, ready: str) -> Iterator[None]:
-    # Logs go to a file, not a pipe: a pipe nobody reads would stall the server once full.
-    with tempfile.TemporaryFile("w+") as log:
-        server = subprocess.Popen(
-            command,
-            env={**os.environ, **env},
-            cwd=REPO_ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-            text=True,
-        )
-        try:
-            wait_until_up(server, port, ready, log)
-            yield
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-
-
-def wait_until_up(server: subprocess.Popen, port: int, path: str, log, seconds=60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            log.seek(0)
-            sys.exit(f"server exited: {log.read()}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            conn.request("GET", path)
-            if conn.getresponse().status == 200:
-                conn.close()
-                return
-        except OSError:
-            time.sleep(0.3)
-    sys.exit(f"no answer on port {port} within {seconds} s")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def print_results(results: dict[str, Result]) -> None:
     print("\n| target | tiles | median ms | p95 ms | req/s | mean body bytes |")
     print("|---|---:|---:|---:|---:|---:|")
     for r in results.values():
         print(
-            f"| {r.name} | {r.tiles} | {r.median_ms:.2f} | {r.p95_ms:.2f} "
+            f"| {r.name} | {r.cases} | {r.median_ms:.2f} | {r.p95_ms:.2f} "
             f"| {r.per_second:,.0f} | {r.mean_bytes:,.0f} |"
         )
     a, b, c, d = results["a"], results["b"], results["c"], results["d"]

@@ -1,0 +1,158 @@
+"""What the benchmarks share: servers started on free ports, the timing runner, HTTP fetches.
+
+Imported by the scripts in this directory (run as ``python bench/<name>.py``, which puts this
+directory on ``sys.path``).
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+GEOPLATFORM = Path(sys.executable).with_name("geoplatform")
+TIPG_VENV = REPO_ROOT / "var" / "bench-venv"
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    cases: int
+    latencies: list[float]  # seconds, sequential
+    per_second: float  # concurrent
+    mean_bytes: float
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.latencies) * 1000
+
+    @property
+    def p95_ms(self) -> float:
+        return statistics.quantiles(self.latencies, n=100, method="inclusive")[94] * 1000
+
+
+class Runner:
+    """Latency from ``rounds`` sequential passes, throughput from ``concurrency`` threads."""
+
+    def __init__(self, rounds: int, concurrency: int) -> None:
+        self.rounds = rounds
+        self.concurrency = concurrency
+
+    def __call__(self, name: str, cases: list, fetch: Callable[[object], int], warm=1) -> Result:
+        for _ in range(warm):
+            sizes = [fetch(case) for case in cases]
+        latencies = []
+        for _ in range(self.rounds):
+            for case in cases:
+                started = time.perf_counter()
+                fetch(case)
+                latencies.append(time.perf_counter() - started)
+        work = cases * self.rounds
+        with ThreadPoolExecutor(self.concurrency) as pool:
+            started = time.perf_counter()
+            list(pool.map(fetch, work))
+            per_second = len(work) / (time.perf_counter() - started)
+        result = Result(name, len(cases), latencies, per_second, statistics.mean(sizes))
+        print(f"  {name}: median {result.median_ms:.2f} ms, {per_second:,.0f} req/s", flush=True)
+        return result
+
+
+def http_get(port: int, path: Callable[[object], str]) -> Callable[[object], int]:
+    """A fetch of ``path(case)`` on a new connection, asking for gzip like a browser."""
+
+    def fetch(case) -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            conn.request("GET", path(case), headers={"Accept-Encoding": "gzip"})
+            response = conn.getresponse()
+            body = response.read()
+        finally:
+            conn.close()
+        if response.status not in (200, 204):
+            raise RuntimeError(f"{path(case)}: HTTP {response.status} {body[:200]!r}")
+        return len(body)
+
+    return fetch
+
+
+@contextmanager
+def geoplatform_server(database_url: str, workers: int, env: dict[str, str]) -> Iterator[int]:
+    port = free_port()
+    command = [str(GEOPLATFORM), "serve", "--port", str(port), "--workers", str(workers)]
+    with running(command, {"DATABASE_URL": database_url, **env}, port, "/healthz"):
+        yield port
+
+
+@contextmanager
+def tipg_server(libpq_url: str, workers: int) -> Iterator[int]:
+    uvicorn = TIPG_VENV / "bin" / "uvicorn"
+    if not uvicorn.exists():
+        sys.exit(f"tipg is not installed: see bench/README.md ({uvicorn} is missing)")
+    port = free_port()
+    env = {
+        "DATABASE_URL": libpq_url,
+        "TIPG_DB_SCHEMAS": '["base"]',
+        # Ours never caps features per tile; tipg's default of 10,000 would cut tiles short.
+        "TIPG_MAX_FEATURES_PER_TILE": "1000000",
+    }
+    command = [str(uvicorn), "tipg.main:app", "--host", "127.0.0.1", "--port", str(port)]
+    with running([*command, "--workers", str(workers)], env, port, "/collections"):
+        yield port
+
+
+@contextmanager
+def running(command: list[str], env: dict[str, str], port: int, ready: str) -> Iterator[None]:
+    # Logs go to a file, not a pipe: a pipe nobody reads would stall the server once full.
+    with tempfile.TemporaryFile("w+") as log:
+        server = subprocess.Popen(
+            command,
+            env={**os.environ, **env},
+            cwd=REPO_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            text=True,
+        )
+        try:
+            wait_until_up(server, port, ready, log)
+            yield
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+def wait_until_up(server: subprocess.Popen, port: int, path: str, log, seconds=60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            log.seek(0)
+            sys.exit(f"server exited: {log.read()}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", path)
+            if conn.getresponse().status == 200:
+                conn.close()
+                return
+        except OSError:
+            time.sleep(0.3)
+    sys.exit(f"no answer on port {port} within {seconds} s")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
