@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import metadata
 
 from flask import Flask
 from sqlalchemy import Engine
 
 from geoplatform.auth import current_principal
+from geoplatform.authn import install_authentication
 from geoplatform.config import Settings, load_settings
 from geoplatform.db import make_engine
 from geoplatform.errors import register_error_handlers
+from geoplatform.features.api import TITLE, make_features_blueprint
 from geoplatform.features.collections import make_collections_blueprint
+from geoplatform.features.edit_api import make_edit_blueprint
+from geoplatform.features.openapi import make_openapi_blueprint
 from geoplatform.health import make_health_blueprint
+from geoplatform.keys import KeyAuthenticator
 from geoplatform.modules import Module, build_registry, load_modules
+from geoplatform.ratelimit import install_rate_limits
 from geoplatform.registry import Registry
 
 
@@ -49,12 +56,24 @@ def create_app(settings: Settings | None = None, *, validate: bool = True) -> Fl
     app.json.sort_keys = False
     app.extensions["geoplatform"] = platform
     register_error_handlers(app)
+    install_authentication(app, KeyAuthenticator(platform.engine, settings.api_key_cache_ttl))
+    install_rate_limits(app, settings)  # after authentication: limits are counted per key
     app.register_blueprint(make_health_blueprint())
     link_providers = tuple(m.collection_links for m in platform.modules if m.collection_links)
     app.register_blueprint(
         make_collections_blueprint(platform.registry, current_principal, link_providers)
     )
+    app.register_blueprint(make_features_blueprint(platform, current_principal))
+    app.register_blueprint(make_edit_blueprint(platform, current_principal))
+    app.register_blueprint(make_openapi_blueprint(TITLE, _version()))
     for module in platform.modules:
         for blueprint in module.blueprints:
             app.register_blueprint(blueprint(platform))
     return app
+
+
+def _version() -> str:
+    try:
+        return metadata.version("geoplatform")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"

@@ -12,6 +12,7 @@ from rich.table import Table
 from sqlalchemy import text
 
 from geoplatform import migrate
+from geoplatform.auth_cli import auth
 from geoplatform.config import Settings, SettingsError, load_settings, settings_reference
 from geoplatform.db import ensure_database, make_engine
 from geoplatform.modules import ModuleError, build_registry, load_modules
@@ -72,6 +73,9 @@ def db_current(ctx: click.Context) -> None:
     """Print the database's revision and the migrations' head."""
     engine = make_engine(settings_from(ctx))
     click.echo(f"current: {migrate.current_revision(engine)}  head: {migrate.head_revision()}")
+
+
+cli.add_command(auth)
 
 
 @cli.command("layers")

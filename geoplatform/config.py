@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Literal
 
+from limits import parse_many
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -83,9 +84,53 @@ class Settings(BaseSettings):
     tile_max_age: int = Field(
         60, ge=0, description="Cache-Control max-age of tiles for browsers and proxies, seconds."
     )
+    features_default_limit: int = Field(
+        100,
+        ge=1,
+        description="Features per page of `/collections/{id}/items` when the request gives no "
+        "`limit`.",
+    )
+    features_max_limit: int = Field(
+        10_000,
+        ge=1,
+        description="Largest `limit` a request for features may give; a larger one is refused "
+        "with 400.",
+    )
     host: str = Field("127.0.0.1", description="Address `geoplatform serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `geoplatform serve` binds to.")
     workers: int = Field(2, ge=1, le=64, description="gunicorn worker processes.")
+    api_key_cache_ttl: float = Field(
+        5.0,
+        ge=0,
+        le=300,
+        description="Seconds a worker trusts an API key it has verified before asking the database "
+        "again (0: every request); a revoked key stops working within this time.",
+    )
+    rate_limit_enabled: bool = Field(
+        True, description="Whether requests are counted against the rate limits below."
+    )
+    rate_limit: str = Field(
+        "1200 per minute",
+        description="Requests each API key may make, over all endpoints together (empty: no "
+        "limit), e.g. `1200 per minute` or `20/second;1000/minute`.",
+    )
+    rate_limit_anonymous: str = Field(
+        "",
+        description="Requests each client IP without a key may make (empty: no limit). Off by "
+        "default: a whole city office comes out of one NAT address, and public map traffic "
+        "should be absorbed by the tile caches and PMTiles, not refused by IP.",
+    )
+    rate_limit_key_prefix: str = Field(
+        "geoplatform",
+        description="Prefix of the rate-limit counters in Redis, so that several platforms can "
+        "share one Redis.",
+    )
+    features_max_body_bytes: int = Field(
+        5 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body the feature edit API accepts (POST, PUT, PATCH of "
+        "`/collections/{id}/items`), in bytes; a larger one is refused with 413.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -111,6 +156,27 @@ class Settings(BaseSettings):
         if value is not None and not (len(value) == 6 and value.isdigit()):
             raise ValueError("must be six digits (GB/T 2260), e.g. 320500")
         return value
+
+    @field_validator("rate_limit", "rate_limit_anonymous")
+    @classmethod
+    def _rate_limit_string(cls, value: str) -> str:
+        if value.strip():
+            try:
+                parse_many(value)
+            except ValueError:
+                raise ValueError(
+                    "must be a rate limit such as '1200 per minute' or '20/second;1000/minute'"
+                ) from None
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _default_limit_within_max(self) -> Settings:
+        if self.features_default_limit > self.features_max_limit:
+            raise ValueError(
+                f"features_default_limit ({self.features_default_limit}) must not exceed "
+                f"features_max_limit ({self.features_max_limit})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _base_module_first(self) -> Settings:

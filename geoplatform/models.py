@@ -1,4 +1,5 @@
-"""Tables of the core (schema ``platform``): layer data versions, the city profile, load runs."""
+"""Tables of the core (schema ``platform``): layer data versions, the city profile, load runs,
+departments and their API keys."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from sqlalchemy import (
     Column,
     DateTime,
     Float,
+    ForeignKey,
     Identity,
+    Index,
     Integer,
     SmallInteger,
     Table,
@@ -56,4 +59,56 @@ load_runs = Table(
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("summary", JSONB, nullable=False),
+)
+
+# Departments are the unit of access: layers name them in ``access`` and ``editable_by``.
+departments = Table(
+    "departments",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("name_zh", Text, nullable=False),
+    Column("name_en", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("code ~ '^[a-z][a-z0-9_]*$'", name="code_format"),
+)
+
+# A department's API keys: only a SHA-256 of each key is kept (see geoplatform.keys).
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("department", Text, ForeignKey(departments.c.code), nullable=False),
+    Column("role", Text, nullable=False),
+    Column("label", Text, nullable=False, server_default=""),
+    Column("prefix", Text, nullable=False),
+    Column("hash", Text, nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
+    CheckConstraint("role IN ('viewer', 'editor', 'admin')", name="role"),
+    CheckConstraint("hash ~ '^[0-9a-f]{64}$'", name="hash_is_sha256"),
+)
+
+# Every change through the feature edit API, and every edit refused because its If-Match was
+# stale; ``before`` and ``after`` are the feature as GeoJSON. Written in the transaction of the
+# change it records (a refusal in its own, as the edit's transaction rolled back).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("department", Text),
+    Column("role", Text),
+    Column("key_id", Integer),
+    Column("layer_id", Text, nullable=False),
+    Column("fid", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("before", JSONB),
+    Column("after", JSONB),
+    Column("request_id", Text),
+    CheckConstraint("action IN ('create', 'replace', 'update', 'delete')", name="action"),
+    CheckConstraint("outcome IN ('ok', 'rejected')", name="outcome"),
+    Index("ix_audit_log_layer_id_fid_at", "layer_id", "fid", "at"),
+    Index("ix_audit_log_at", "at"),
 )

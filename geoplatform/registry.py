@@ -97,6 +97,8 @@ class Layer:
     maxzoom: int = 22
     searchable: tuple[str, ...] = ()
     attribution: str = ""
+    # The date or datetime property the feature API's ``datetime`` parameter filters on.
+    temporal: str | None = None
     # Generalisation in tiles, in pixels of a 256-pixel tile at the requested zoom.
     simplify_px: float = 0.5
     min_area_px: float = 0.0
@@ -138,6 +140,10 @@ class Layer:
             unknown = set(band.properties) - set(property_names)
             if unknown:
                 yield f"zoom_properties name undeclared properties {sorted(unknown)}"
+        if self.temporal is not None:
+            types = {p.name: p.type for p in self.properties}
+            if types.get(self.temporal) not in ("date", "datetime"):
+                yield f"temporal {self.temporal!r} is not a declared date or datetime property"
         if self.class_minzoom and self.class_minzoom.column not in property_names:
             yield f"class_minzoom column {self.class_minzoom.column!r} is not a declared property"
         if min(self.simplify_px, self.min_area_px, self.min_length_px) < 0:

@@ -35,7 +35,14 @@ def test_upgrade_downgrade_upgrade(make_database):
     engine = make_engine(settings)
     migrate.upgrade(settings)
     assert tables(engine, "base") == BASE_TABLES
-    assert tables(engine, "platform") == {"layer_state", "city", "load_runs"}
+    assert tables(engine, "platform") == {
+        "layer_state",
+        "city",
+        "load_runs",
+        "departments",
+        "api_keys",
+        "audit_log",
+    }
     assert migrate.current_revision(engine) == migrate.head_revision()
 
     migrate.downgrade(settings, "base")

@@ -1,0 +1,61 @@
+"""Authentication: every request's API key becomes ``g.principal`` before any endpoint runs.
+
+No credentials means anonymous. Credentials that are present but not valid are refused with 401,
+never treated as anonymous: a client with a mistyped or revoked key must find out, not quietly
+get the public view.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, g, request
+from werkzeug.datastructures import Headers
+
+from geoplatform.auth import ANONYMOUS
+from geoplatform.errors import Unauthorized
+from geoplatform.keys import KeyAuthenticator, is_well_formed
+
+# RFC 9110 §11.6.1 requires the challenge on every 401; RFC 6750 names the Bearer scheme.
+CHALLENGE = 'Bearer realm="geoplatform"'
+
+
+def install_authentication(app: Flask, authenticator: KeyAuthenticator) -> None:
+    """Resolve the caller before every request (register before anything that needs the caller)."""
+
+    @app.before_request
+    def authenticate_request() -> None:
+        key = presented_key(request.headers)
+        if key is None:
+            g.principal = ANONYMOUS
+            return
+        if not is_well_formed(key):
+            raise Unauthorized("malformed API key")
+        principal = authenticator.authenticate(key)
+        if principal is None:
+            raise Unauthorized("unknown or revoked API key")
+        g.principal = principal
+
+    @app.after_request
+    def challenge(response: Response) -> Response:
+        if response.status_code == 401:
+            response.headers.setdefault("WWW-Authenticate", CHALLENGE)
+        return response
+
+
+def presented_key(headers: Headers) -> str | None:
+    """The key from ``Authorization: Bearer`` or ``X-API-Key``; None when neither is sent."""
+    bearer = _bearer_token(headers.get("Authorization"))
+    api_key = headers.get("X-API-Key")
+    if api_key is not None:
+        api_key = api_key.strip()
+        if bearer is not None and bearer != api_key:
+            raise Unauthorized("Authorization and X-API-Key carry different keys")
+    return bearer if bearer is not None else api_key
+
+
+def _bearer_token(authorization: str | None) -> str | None:
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        raise Unauthorized("the Authorization header must be 'Bearer <API key>'")
+    return token.strip()
