@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Blueprint, current_app, jsonify, request
-from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from geoplatform import city
 from geoplatform.auth import Principal, readable_layer, readable_layers
 from geoplatform.crs import CRS84_URI
 from geoplatform.features.crs import STORAGE_CRS_URI, supported_uris
@@ -21,7 +21,6 @@ from geoplatform.registry import Layer, Registry
 
 QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 LinkProvider = Callable[[Layer, str], list[dict]]
-_CITY_SRID = text("SELECT projected_srid FROM platform.city WHERE id = 1")
 
 
 def collection_document(
@@ -110,7 +109,7 @@ def make_collections_blueprint(
 
 def _crs_uris(conn: Connection) -> list[str]:
     """The CRSs items come in; the city's projected one is the one recorded when it was loaded."""
-    projected = conn.execute(_CITY_SRID).scalar()
+    projected = city.projected_srid(conn)
     return supported_uris(
         projected or current_app.extensions["geoplatform"].settings.projected_srid
     )

@@ -30,7 +30,7 @@ from sqlalchemy import Engine, TextClause, exc, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
-from geoplatform import audit
+from geoplatform import audit, city
 from geoplatform.audit import Action, Actor
 from geoplatform.db import transaction
 from geoplatform.errors import InvalidParameter, NotFound, PreconditionFailed
@@ -77,13 +77,10 @@ def content_crs(header: str | None, resolver: CrsResolver) -> Crs:
     return resolver.resolve("Content-Crs", uri)
 
 
-_CITY_SRID = text("SELECT projected_srid FROM platform.city WHERE id = 1")
-
-
 def city_projected_srid(engine: Engine) -> int | None:
     """The projected CRS of the loaded city (None before any city is loaded)."""
     with engine.connect() as conn:
-        return conn.execute(_CITY_SRID).scalar_one_or_none()
+        return city.projected_srid(conn)
 
 
 # --- SQL, built from the declaration: identifiers from the registry, values bound -----------

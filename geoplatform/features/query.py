@@ -40,6 +40,7 @@ from sqlalchemy.dialects.postgresql import JSON, JSONB, aggregate_order_by
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.types import NullType
 
+from geoplatform import city
 from geoplatform.crs import CGCS2000, WEB_MERCATOR
 from geoplatform.features.cql import GEOMETRY, SQL_TYPES, FilterTranslator, Queryable
 from geoplatform.features.crs import Crs
@@ -53,7 +54,6 @@ ALIAS = "t"
 _PAIRS_PER_CALL = 50
 # PostgreSQL's own $n placeholders, which the read pool's raw cursors send as they are.
 _DIALECT = psycopg_dialect(paramstyle="numeric_dollar")
-_CITY_SRID_SQL = "SELECT projected_srid FROM platform.city WHERE id = 1"
 
 
 @dataclass(frozen=True)
@@ -328,7 +328,7 @@ class FeatureStore:
         return StoredFeature(*rows[0]) if rows else None
 
     def projected_srid(self) -> int | None:
-        return self.reads.value(_CITY_SRID_SQL)
+        return self.reads.value(city.PROJECTED_SRID_SQL)
 
     def close(self) -> None:
         self.reads.close()

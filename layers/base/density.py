@@ -33,6 +33,7 @@ from rasterio.features import rasterize
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
+from geoplatform import city
 from geoplatform.registry import PUBLIC
 from layers.base.layers import OSM_ATTRIBUTION
 from tileserver.raster import Progress, RasterCatalogue, RasterInfo, import_raster
@@ -50,7 +51,6 @@ _BUILDINGS = text(
      ORDER BY id
     """
 )
-_PROJECTED_SRID = text("SELECT projected_srid FROM platform.city WHERE id = 1")
 _BUILDINGS_VERSION = text("SELECT version FROM platform.layer_state WHERE layer_id = :layer_id")
 
 
@@ -141,7 +141,7 @@ def _candidate_cells(
 
 
 def city_projected_srid(conn: Connection) -> int:
-    srid = conn.execute(_PROJECTED_SRID).scalar()
+    srid = city.projected_srid(conn)
     if srid is None:
         raise DensityError("no city profile in platform.city; run `geoplatform load-osm` first")
     return srid
