@@ -15,7 +15,7 @@ registry; every value is a bound parameter.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
@@ -98,10 +98,62 @@ def compile_statement(statement: Select) -> Statement:
     return Statement(compiled.string, tuple(params[name] for name in compiled.positiontup))
 
 
+def plain_statement(layer: Layer, query: ItemsQuery) -> Statement | None:
+    """The page statement of a query without filter, datetime or property values, from a SQL
+    text compiled once per shape; None for other queries.
+
+    Such a query differs from another of its shape only in bbox, limit and offset, all bound
+    under fixed names, so the SQL and every other value stay. Building the SQLAlchemy statement
+    just to find its cache key cost 1.7 ms of a 5 ms page of 100 roads; this path skips it.
+    """
+    if query.filter is not None or query.datetime is not None or query.equals:
+        return None
+    shape = (layer, query.crs, query.bbox_crs, query.bbox is None, query.properties)
+    shape += (query.sortby, query.offset == 0)
+    template = _PLAIN.get(shape)
+    if template is None:
+        template = _PLAIN[shape] = _plain_template(layer, query)
+        if len(_PLAIN) > _COMPILED_MAX:
+            _PLAIN.clear()
+    if template is False:
+        return None
+    sql, names, constants = template
+    values = {**constants, **_per_request(query)}
+    return Statement(sql, tuple(values[name] for name in names))
+
+
+def _per_request(query: ItemsQuery) -> dict[str, object]:
+    values = {"limit": query.limit, "limit_again": query.limit}
+    values |= {"offset": query.offset, "offset_again": query.offset}
+    if query.bbox is not None:
+        values |= {f"bbox_{i}": value for i, value in enumerate(query.bbox)}
+    return values
+
+
+def _plain_template(layer: Layer, query: ItemsQuery):
+    """(sql, parameter names in $n order, the values that do not vary), or False when a
+    parameter outside ``_per_request`` turns out to vary with them: then there is no template."""
+    compiled = items_statement(layer, query).compile(dialect=_DIALECT)
+    other = replace(
+        query,
+        limit=query.limit + 1,
+        offset=query.offset + 1 if query.offset else 0,
+        bbox=None if query.bbox is None else tuple(v + 0.5 for v in query.bbox),
+    )
+    again = items_statement(layer, other).compile(dialect=_DIALECT)
+    varying = set(_per_request(query))
+    constants = {k: v for k, v in compiled.construct_params().items() if k not in varying}
+    others = {k: v for k, v in again.construct_params().items() if k not in varying}
+    if compiled.string != again.string or constants != others:
+        return False
+    return compiled.string, compiled.positiontup, constants
+
+
 # Per process, bounded: one entry per statement structure (layer, CRS, parameters given, the
 # shape of a filter), not per request.
 _COMPILED: dict = {}
 _COMPILED_MAX = 1024
+_PLAIN: dict = {}
 
 
 @lru_cache(maxsize=256)
@@ -218,7 +270,11 @@ def conditions(layer: Layer, query: ItemsQuery) -> list[ColumnElement[bool]]:
 
 def _bbox_condition(layer: Layer, query: ItemsQuery) -> ColumnElement[bool]:
     geometry = feature_table(layer).c[layer.geometry_column]
-    corners = [bindparam(None, value, type_=SQL_TYPES["number"]) for value in query.bbox]
+    # Named, so that a compiled page statement can take the next request's box (plain_statement).
+    corners = [
+        bindparam(f"bbox_{i}", value, type_=SQL_TYPES["number"])
+        for i, value in enumerate(query.bbox)
+    ]
     envelope = func.ST_MakeEnvelope(*corners, query.bbox_crs.srid)
     if query.bbox_crs.srid != CGCS2000:
         envelope = func.ST_Transform(envelope, CGCS2000)
@@ -318,7 +374,9 @@ class FeatureStore:
         self.reads = reads
 
     def page(self, layer: Layer, query: ItemsQuery) -> Page:
-        statement = compile_statement(items_statement(layer, query))
+        statement = plain_statement(layer, query)
+        if statement is None:
+            statement = compile_statement(items_statement(layer, query))
         features, returned, matched, timestamp = self.reads.rows(statement.sql, statement.params)[0]
         return Page(features, returned, matched, timestamp)
 
