@@ -16,6 +16,8 @@ from geoplatform.keys import KeyAuthenticator, is_well_formed
 
 # RFC 9110 §11.6.1 requires the challenge on every 401; RFC 6750 names the Bearer scheme.
 CHALLENGE = 'Bearer realm="geoplatform"'
+# The headers a key comes in, and so what decides the caller.
+CREDENTIAL_HEADERS = ("Authorization", "X-API-Key")
 
 
 def install_authentication(app: Flask, authenticator: KeyAuthenticator) -> None:
@@ -38,6 +40,16 @@ def install_authentication(app: Flask, authenticator: KeyAuthenticator) -> None:
     def challenge(response: Response) -> Response:
         if response.status_code == 401:
             response.headers.setdefault("WWW-Authenticate", CHALLENGE)
+        return response
+
+    @app.after_request
+    def vary_on_credentials(response: Response) -> Response:
+        # The caller decides most answers (which layers exist, what their features are). An
+        # answer whose endpoint did not say how it may be cached must not be handed by a shared
+        # cache to a caller with other credentials; X-API-Key, unlike Authorization, does not
+        # keep a response out of shared caches by itself (RFC 9111 §3.5).
+        if "Cache-Control" not in response.headers:
+            response.vary.update(CREDENTIAL_HEADERS)
         return response
 
 
