@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import metadata
 
-from flask import Flask
+from flask import Flask, request
 from sqlalchemy import Engine
 
 from geoplatform.auth import current_principal
 from geoplatform.authn import install_authentication
 from geoplatform.config import Settings, load_settings
 from geoplatform.db import make_engine
-from geoplatform.errors import register_error_handlers
+from geoplatform.errors import InvalidParameter, register_error_handlers
 from geoplatform.features.api import TITLE, make_features_blueprint
 from geoplatform.features.collections import make_collections_blueprint
 from geoplatform.features.edit_api import make_edit_blueprint
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, *, validate: bool = True) -> Fl
     register_error_handlers(app)
     install_authentication(app, KeyAuthenticator(platform.engine, settings.api_key_cache_ttl))
     install_rate_limits(app, settings)  # after authentication: limits are counted per key
+    app.before_request(refuse_nul_characters)
     app.register_blueprint(make_health_blueprint())
     link_providers = tuple(m.collection_links for m in platform.modules if m.collection_links)
     app.register_blueprint(
@@ -70,6 +71,14 @@ def create_app(settings: Settings | None = None, *, validate: bool = True) -> Fl
         for blueprint in module.blueprints:
             app.register_blueprint(blueprint(platform))
     return app
+
+
+def refuse_nul_characters() -> None:
+    """400 for a URL whose path or query holds a NUL character: PostgreSQL text cannot hold one, so
+    no such URL names anything here, and a NUL that reached a statement would fail it (500)."""
+    args = request.args.items(multi=True)
+    if "\x00" in request.path or any("\x00" in k + v for k, v in args):
+        raise InvalidParameter("the URL holds a NUL character (%00)")
 
 
 def _version() -> str:

@@ -322,7 +322,7 @@ def openapi_components(limits: Limits) -> dict:
         "offset": query(
             "offset",
             "Features to skip (next/prev links carry it).",
-            {"type": "integer", "minimum": 0, "default": 0},
+            {"type": "integer", "minimum": 0, "maximum": 2**63 - 1, "default": 0},
         ),
         "bbox": query(
             "bbox",

@@ -25,11 +25,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import shapely
 from lark.exceptions import LarkError
 from pygeofilter import ast, values
 from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
 from pygeofilter.parsers.cql2_json.parser import walk_cql_json
 from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
+from shapely.errors import ShapelyError
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -50,7 +52,7 @@ from sqlalchemy.types import TypeEngine
 
 from geoplatform.crs import CGCS2000
 from geoplatform.errors import InvalidParameter
-from geoplatform.features.crs import Crs
+from geoplatform.features.crs import Crs, check_coordinates
 
 CQL2_TEXT = "cql2-text"
 CQL2_JSON = "cql2-json"
@@ -83,6 +85,12 @@ SQL_TYPES: dict[str, TypeEngine] = {
     "date": Date(),
     "datetime": DateTime(timezone=True),
 }
+# PostgreSQL's bigint, the SQL type integer values are bound as.
+BIGINT = range(-(2**63), 2**63)
+# How deeply AND/OR/NOT groups, functions and comparisons may nest (a chain of one operator,
+# a AND b AND c ..., is one level however long). Far more than a written filter needs; much deeper
+# ones would exhaust Python's recursion while the filter is translated and compiled to SQL.
+MAX_NESTING = 32
 # Types whose values compare with each other.
 _FAMILIES = {
     "integer": "numeric",
@@ -96,13 +104,51 @@ def parse_filter(text: str, language: str) -> ast.Node:
     """The filter's AST, or a 400 with the parser's own message."""
     try:
         if language == CQL2_JSON:
-            return parse_cql2_json(_normalise_json(json.loads(text)))
-        return parse_cql2_text(text)
+            node = parse_cql2_json(_normalise_json(json.loads(text)))
+        else:
+            node = parse_cql2_text(text)
+    except RecursionError:
+        raise InvalidParameter(f"filter: nested too deeply to read as {language}") from None
     except LarkError as exc:
         # Lark appends the whole list of tokens it expected; the first line says where it broke.
         raise InvalidParameter(f"filter: invalid {language}: {str(exc).splitlines()[0]}") from None
     except (ValueError, KeyError, IndexError, TypeError) as exc:
         raise InvalidParameter(f"filter: invalid {language}: {exc}") from None
+    if _nesting(node) > MAX_NESTING:
+        raise InvalidParameter(f"filter: nested more than {MAX_NESTING} levels deep")
+    return node
+
+
+def _nesting(root: object) -> int:
+    """How many levels deep the filter's nodes go, counted without recursion."""
+    deepest, pending = 0, [(root, 1)]
+    while pending:
+        node, depth = pending.pop()
+        deepest = max(deepest, depth)
+        pending.extend((child, depth + 1) for child in _children(node))
+    return deepest
+
+
+def _children(node: object) -> list:
+    if isinstance(node, ast.And | ast.Or):
+        return _chain(node)
+    if not isinstance(node, ast.Node):
+        return []
+    members = [m for v in vars(node).values() for m in (v if isinstance(v, list) else [v])]
+    return [m for m in members if isinstance(m, ast.Node)]
+
+
+def _chain(node: ast.And | ast.Or) -> list:
+    """The operands of a chain of one operator (a AND b AND c), in order, without recursion: the
+    parsers nest such a chain one level per operator, so a long one is deep."""
+    operands, pending = [], [node]
+    while pending:
+        current = pending.pop()
+        if type(current) is type(node):
+            pending += [current.rhs, current.lhs]
+        else:
+            operands.append(current)
+    return operands
 
 
 def _normalise_json(node: Any) -> Any:
@@ -157,9 +203,9 @@ class FilterTranslator:
 
     def condition(self, node: object) -> ColumnElement[bool]:
         if isinstance(node, ast.And):
-            return and_(self.condition(node.lhs), self.condition(node.rhs))
+            return and_(*(self.condition(operand) for operand in _chain(node)))
         if isinstance(node, ast.Or):
-            return or_(self.condition(node.lhs), self.condition(node.rhs))
+            return or_(*(self.condition(operand) for operand in _chain(node)))
         if isinstance(node, ast.Not):
             return not_(self.condition(node.sub_node))
         if isinstance(node, ast.Include):
@@ -210,6 +256,12 @@ class FilterTranslator:
         pattern_node = node.pattern
         if isinstance(pattern_node, dict):  # CASEI('...') as the pattern in CQL2 JSON
             pattern_node = walk_cql_json(pattern_node)
+        literal = pattern_node
+        if isinstance(pattern_node, ast.Function) and pattern_node.arguments:
+            literal = pattern_node.arguments[0]
+        if isinstance(literal, str) and _ends_with_escape(literal):
+            # PostgreSQL refuses such a pattern, but only once a row's text reaches its end.
+            raise InvalidParameter(f"filter: LIKE pattern {literal!r} ends with the escape \\")
         pattern = self._bind(self._operand(pattern_node), "string")
         # CQL2's wildcards are SQL's (% and _) and so is its escape character (backslash).
         condition = operand.sql.ilike(pattern) if node.nocase else operand.sql.like(pattern)
@@ -234,9 +286,13 @@ class FilterTranslator:
             return _Operand(self._geometry_literal(node.__geo_interface__), GEOMETRY)
         if isinstance(node, bool):
             return _Operand(None, "boolean", node)
+        if isinstance(node, int) and node not in BIGINT:
+            raise InvalidParameter(f"filter: {node} is out of the 64-bit integer range")
         if _is_number(node):
             return _Operand(None, "integer" if isinstance(node, int) else "number", node)
         if isinstance(node, str):
+            if "\x00" in node:  # PostgreSQL text cannot hold it
+                raise InvalidParameter("filter: a string may not contain a NUL character")
             return _Operand(None, "string", node)
         if isinstance(node, datetime):
             return _Operand(None, "datetime", node)
@@ -253,6 +309,8 @@ class FilterTranslator:
     def _function(self, node: ast.Function) -> _Operand:
         name = node.name.lower()
         if name == "lower":  # pygeofilter's name for CQL2's CASEI
+            if len(node.arguments) != 1:
+                raise InvalidParameter(f"filter: CASEI takes one argument, got {node.arguments!r}")
             (argument,) = node.arguments
             operand = self._operand(argument)
             if operand.type != "string":
@@ -295,12 +353,24 @@ class FilterTranslator:
         return operand.sql
 
     def _geometry_literal(self, geojson: dict) -> ColumnElement:
+        try:
+            geometry = shapely.geometry.shape(geojson)
+        except (ShapelyError, ValueError, TypeError, KeyError, IndexError, AttributeError):
+            raise InvalidParameter(f"filter: not a GeoJSON geometry: {geojson!r}") from None
+        self._check_coordinates(shapely.get_coordinates(geometry).tolist())
         text = bindparam(None, json.dumps(geojson), type_=Text())
         return self._to_storage(func.ST_SetSRID(func.ST_GeomFromGeoJSON(text), self.crs.srid))
 
     def _envelope(self, corners: list[float]) -> ColumnElement:
+        x1, y1, x2, y2 = corners
+        self._check_coordinates([(x1, y1), (x2, y1), (x2, y2), (x1, y2)])
         bound = [bindparam(None, float(n), type_=Float()) for n in corners]
         return self._to_storage(func.ST_MakeEnvelope(*bound, self.crs.srid))
+
+    def _check_coordinates(self, points: list) -> None:
+        if self.crs.lat_first:
+            points = [(y, x) for x, y in points]
+        check_coordinates(self.crs, points, "filter")
 
     def _to_storage(self, geometry: ColumnElement) -> ColumnElement:
         if self.crs.lat_first:
@@ -308,6 +378,10 @@ class FilterTranslator:
         if self.crs.srid != CGCS2000:
             geometry = func.ST_Transform(geometry, CGCS2000)
         return geometry
+
+
+def _ends_with_escape(pattern: str) -> bool:
+    return (len(pattern) - len(pattern.rstrip("\\"))) % 2 == 1
 
 
 def _compatible(actual: str, expected: str) -> bool:

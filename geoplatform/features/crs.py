@@ -13,11 +13,13 @@ centimetres and PROJ transforms between them as a null transformation.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pyproj import CRS
+from pyproj import CRS, Transformer
+from pyproj.exceptions import ProjError
 
 from geoplatform.crs import CGCS2000, CRS84_URI, WEB_MERCATOR
 from geoplatform.errors import InvalidParameter
@@ -97,6 +99,36 @@ class CrsResolver:
 
     def uris(self) -> list[str]:
         return supported_uris(self._projected_srid())
+
+
+def check_coordinates(crs: Crs, points: Sequence[tuple[float, float]], parameter: str) -> None:
+    """Refuse coordinates that would fail the statement they are bound into: an infinite one (GEOS
+    refuses it) or, in a CRS other than the storage CRS, one outside the domain of the CRS's
+    projection (``ST_Transform`` fails with PROJ error 2050, e.g. 1e8 m east in a UTM zone).
+
+    Checked with PROJ as PostGIS transforms, point by point, so the caller gets a 400 naming the
+    parameter. Points are (x, y) as PostGIS takes them: longitude or easting first.
+    """
+    coordinates = [value for point in points for value in point]
+    usable = all(math.isfinite(value) for value in coordinates)
+    if usable and points and crs.srid != CGCS2000:
+        try:
+            lons, lats = _to_storage(crs.srid).transform(*zip(*points, strict=True), errcheck=True)
+        except ProjError:
+            usable = False
+        else:
+            usable = all(math.isfinite(value) for value in (*lons, *lats))
+    if not usable:
+        raise InvalidParameter(
+            f"{parameter}: coordinates that cannot be used in {crs.uri}: infinite, or outside "
+            "the domain of its projection"
+        )
+
+
+@lru_cache(maxsize=8)
+def _to_storage(srid: int) -> Transformer:
+    # Building a transformer costs tens of milliseconds; pyproj's are safe to share across threads.
+    return Transformer.from_crs(srid, CGCS2000, always_xy=True)
 
 
 def swap_pairs(values: Iterable[float]) -> list[float]:

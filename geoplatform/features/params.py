@@ -21,8 +21,8 @@ from pygeofilter import ast
 
 from geoplatform.crs import CGCS2000
 from geoplatform.errors import InvalidParameter, NotFound
-from geoplatform.features.cql import CQL2_JSON, CQL2_TEXT, FILTER_LANGUAGES, parse_filter
-from geoplatform.features.crs import CRS84, Crs, CrsResolver, swap_pairs
+from geoplatform.features.cql import BIGINT, CQL2_JSON, CQL2_TEXT, FILTER_LANGUAGES, parse_filter
+from geoplatform.features.crs import CRS84, Crs, CrsResolver, check_coordinates, swap_pairs
 from geoplatform.registry import Layer, Property
 
 Args = Mapping[str, Sequence[str]]
@@ -189,6 +189,8 @@ def _offset(text: str | None) -> int:
         offset = -1
     if offset < 0:
         raise InvalidParameter(f"offset must be an integer of 0 or more, got {text!r}")
+    if offset not in BIGINT:
+        raise InvalidParameter(f"offset {offset} is over the maximum of {BIGINT.stop - 1}")
     return offset
 
 
@@ -212,6 +214,7 @@ def _bbox(text: str, crs: Crs) -> tuple[float, float, float, float]:
         raise InvalidParameter(f"bbox: minimum {names[0]} {west} is greater than maximum {east}")
     if south > north:
         raise InvalidParameter(f"bbox: minimum {names[1]} {south} is greater than maximum {north}")
+    check_coordinates(crs, [(west, south), (east, south), (east, north), (west, north)], "bbox")
     return west, south, east, north
 
 
@@ -289,7 +292,10 @@ def _sortby(text: str, layer: Layer, queryables: Mapping[str, Property]) -> tupl
 def _typed(name: str, text: str, kind: str) -> object:
     try:
         if kind == "integer":
-            return int(text)
+            value = int(text)
+            if value not in BIGINT:
+                raise InvalidParameter(f"{name}: {text} is out of the 64-bit integer range")
+            return value
         if kind == "number":
             value = float(text)
             if math.isfinite(value):
