@@ -924,3 +924,11 @@ def test_the_etag_a_read_sends_is_the_one_an_edit_takes(client, engine):
 
     assert edited.status_code == 200
     assert client.get(f"{ITEMS}/{fid}", headers=viewer).headers["ETag"] == edited.headers["ETag"]
+
+
+def test_nul_character_in_a_property_is_refused(client, unchanged):
+    feature = hydrant(name="H\u00001")
+    response = send(client, "POST", ITEMS, feature)
+    assert response.status_code == 400, response.json
+    assert response.json["code"] == "InvalidParameterValue"
+    assert "NUL" in response.json["description"]
