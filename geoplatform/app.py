@@ -22,6 +22,7 @@ from geoplatform.keys import KeyAuthenticator
 from geoplatform.modules import Module, build_registry, load_modules
 from geoplatform.ratelimit import install_rate_limits
 from geoplatform.registry import Registry
+from geoplatform.search.api import make_search_blueprint
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, validate: bool = True) -> Fl
     )
     app.register_blueprint(make_features_blueprint(platform, current_principal))
     app.register_blueprint(make_edit_blueprint(platform, current_principal))
+    app.register_blueprint(make_search_blueprint(platform, current_principal))
     app.register_blueprint(make_openapi_blueprint(TITLE, _version()))
     for module in platform.modules:
         for blueprint in module.blueprints:

@@ -41,18 +41,32 @@ class ReadPool:
     shared by processes that must not share connections, so the pool belongs to a pid.
     """
 
-    def __init__(self, conninfo: str, max_size: int = 4, name: str = "geoplatform-reads") -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        max_size: int = 4,
+        name: str = "geoplatform-reads",
+        session: Mapping[str, str] | None = None,
+    ) -> None:
         self._conninfo = conninfo
         self._max_size = max(max_size, 1)
         self._name = name
+        # Settings every connection of the pool starts with (libpq ``options``), for statements
+        # that need them, e.g. pg_trgm's thresholds, which no statement can set for itself.
+        self._options = " ".join(f"-c {key}={value}" for key, value in (session or {}).items())
         self._pool: ConnectionPool | None = None
         self._pid = 0
         self._lock = threading.Lock()
 
     @classmethod
-    def for_engine(cls, engine: Engine, name: str = "geoplatform-reads") -> ReadPool:
+    def for_engine(
+        cls,
+        engine: Engine,
+        name: str = "geoplatform-reads",
+        session: Mapping[str, str] | None = None,
+    ) -> ReadPool:
         size = getattr(engine.pool, "size", lambda: 4)()
-        return cls(libpq_url(engine), size, name)
+        return cls(libpq_url(engine), size, name, session)
 
     def value(self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None) -> Any:
         """The first column of the first row, or None when there is no row."""
@@ -91,7 +105,11 @@ class ReadPool:
                     self._conninfo,
                     min_size=1,
                     max_size=self._max_size,
-                    kwargs={"autocommit": True, "application_name": self._name},
+                    kwargs={
+                        "autocommit": True,
+                        "application_name": self._name,
+                        **({"options": self._options} if self._options else {}),
+                    },
                     configure=_configure,
                     name=self._name,
                     open=False,

@@ -22,8 +22,13 @@ GeometryType = Literal[
 ]
 PUBLIC = "public"
 INTERNAL = "internal"
+# What reverse geocoding asks a layer for: the areas containing the point (all levels), the
+# nearest address, the nearest road, the cell of a unit grid containing the point.
+REVERSE_ROLES = ("admin", "address", "road", "cell")
+_AREA_TYPES = ("Polygon", "MultiPolygon", "Geometry")
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+_TOKEN = re.compile(r"^[a-z0-9_]+$")
 _LAYER_ID = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 
 # PostgreSQL data types (information_schema.columns.data_type) each declared type may live in.
@@ -95,7 +100,19 @@ class Layer:
     editable_by: frozenset[str] = frozenset()
     minzoom: int = 0
     maxzoom: int = 22
+    # The gazetteer: ``searchable`` columns most telling first (a match in a later column counts
+    # a little less); ``search_rank`` orders layers on equally good matches (1 first: place
+    # names, then admin areas, POIs, roads, addresses, buildings); ``search_type`` is the
+    # property giving a result's type, ``search_label`` the one naming it (the first searchable
+    # column when unset); features of a ``search_minor`` type rank two steps lower (car parks,
+    # signposts: they borrow the name of what they serve); ``reverse_role`` one of
+    # REVERSE_ROLES, or None.
     searchable: tuple[str, ...] = ()
+    search_rank: int = 6
+    search_type: str | None = None
+    search_label: str | None = None
+    search_minor: tuple[str, ...] = ()
+    reverse_role: str | None = None
     attribution: str = ""
     # The date or datetime property the feature API's ``datetime`` parameter filters on.
     temporal: str | None = None
@@ -134,6 +151,7 @@ class Layer:
         for column in self.searchable:
             if column not in property_names:
                 yield f"searchable column {column!r} is not a declared property"
+        yield from self._search_problems(property_names)
         if not 0 <= self.minzoom <= self.maxzoom <= 24:
             yield "zoom range must satisfy 0 <= minzoom <= maxzoom <= 24"
         for band in self.zoom_properties:
@@ -150,6 +168,33 @@ class Layer:
             yield "generalisation settings must not be negative"
         if isinstance(self.access, str) and self.access not in (PUBLIC, INTERNAL):
             yield f"access must be 'public', 'internal' or a set of departments: {self.access!r}"
+
+    def _search_problems(self, property_names: list[str]) -> Iterator[str]:
+        if not 1 <= self.search_rank <= 9:
+            yield "search_rank must be 1..9"
+        for name in ("search_type", "search_label"):
+            column = getattr(self, name)
+            if column is not None and column not in property_names:
+                yield f"{name} {column!r} is not a declared property"
+        if self.search_minor and self.search_type is None:
+            yield "search_minor needs search_type"
+        # Written into statements as literals, like identifiers: only plain lower-case words.
+        for value in self.search_minor:
+            if not _TOKEN.match(value):
+                yield f"search_minor value {value!r} is not a plain lower-case word"
+        if self.reverse_role is None:
+            return
+        if self.reverse_role not in REVERSE_ROLES:
+            yield f"reverse_role must be one of {', '.join(REVERSE_ROLES)}: {self.reverse_role!r}"
+        elif self.reverse_role in ("admin", "cell") and self.geometry_type not in _AREA_TYPES:
+            yield f"reverse_role {self.reverse_role!r} needs polygons, not {self.geometry_type}"
+        if self.reverse_role != "cell" and self.label_column is None:
+            yield f"reverse_role {self.reverse_role!r} needs search_label or a searchable column"
+
+    @property
+    def label_column(self) -> str | None:
+        """The property that names a feature in search and reverse geocoding results."""
+        return self.search_label or (self.searchable[0] if self.searchable else None)
 
     @property
     def schema_name(self) -> str:

@@ -69,6 +69,8 @@ def demo_engine(demo_settings, demo_load) -> Iterator[Engine]:
 def demo_app(demo_settings, demo_load):
     app = create_app(demo_settings)
     yield app
+    # Stop the tile service's version listener before the database is dropped under it.
+    app.blueprints["tiles"].tile_service.close()
     app.extensions["geoplatform"].engine.dispose()
 
 

@@ -50,6 +50,9 @@ ADMIN_AREAS = _base(
     minzoom=0,
     maxzoom=16,
     searchable=_NAME_SEARCH,
+    search_rank=2,
+    search_type="level",
+    reverse_role="admin",
     simplify_px=1.0,
     class_minzoom=ClassMinZoom(
         "level", (("city", 0), ("district", 6), ("township", 8), ("community", 11)), default=11
@@ -82,6 +85,9 @@ ROADS = _base(
     minzoom=5,
     maxzoom=16,
     searchable=(*_NAME_SEARCH, "ref"),
+    search_rank=4,
+    search_type="class",
+    reverse_role="road",
     zoom_properties=(
         ZoomProperties(0, 11, ("class", "name", "name_zh", "ref", "bridge", "tunnel", "layer")),
     ),
@@ -124,6 +130,8 @@ BUILDINGS = _base(
     minzoom=13,
     maxzoom=16,
     searchable=(*_NAME_SEARCH, "address"),
+    search_rank=6,
+    search_type="use",
     min_area_px=0.5,
     zoom_properties=(ZoomProperties(0, 14, ("use", "levels", "height_m", "name", "name_zh")),),
 )
@@ -150,6 +158,8 @@ WATER = _base(
     minzoom=6,
     maxzoom=16,
     searchable=_NAME_SEARCH,
+    search_rank=4,
+    search_type="class",
     min_area_px=2.0,
     min_length_px=2.0,
     class_minzoom=ClassMinZoom(
@@ -180,6 +190,8 @@ LANDUSE = _base(
     minzoom=8,
     maxzoom=16,
     searchable=_NAME_SEARCH,
+    search_rank=6,
+    search_type="osm_class",
     simplify_px=1.0,
     min_area_px=4.0,
     zoom_properties=(ZoomProperties(0, 13, ("osm_key", "osm_class", "name", "name_zh")),),
@@ -206,7 +218,24 @@ POIS = _base(
     ),
     minzoom=14,
     maxzoom=16,
-    searchable=(*_NAME_SEARCH, "subcategory"),
+    searchable=(*_NAME_SEARCH, "subcategory", "address"),
+    search_rank=3,
+    search_type="subcategory",
+    search_minor=(
+        "atm",
+        "bench",
+        "bicycle_parking",
+        "car_sharing",
+        "drinking_water",
+        "information",
+        "parking",
+        "post_box",
+        "recycling",
+        "shelter",
+        "telephone",
+        "toilets",
+        "waste_basket",
+    ),
 )
 
 PLACES = _base(
@@ -229,6 +258,8 @@ PLACES = _base(
     minzoom=4,
     maxzoom=16,
     searchable=_NAME_SEARCH,
+    search_rank=1,
+    search_type="type",
     class_minzoom=ClassMinZoom(
         "type",
         (
@@ -264,7 +295,11 @@ ADDRESSES = _base(
     ),
     minzoom=15,
     maxzoom=16,
-    searchable=("label", "street"),
+    # The label holds the street: searching the street too would list every address of it as an
+    # exact match of a street name.
+    searchable=("label",),
+    search_rank=5,
+    reverse_role="address",
 )
 
 BASE_LAYERS = (ADMIN_AREAS, ROADS, BUILDINGS, WATER, LANDUSE, POIS, PLACES, ADDRESSES)

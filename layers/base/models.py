@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
 )
 
 from geoplatform.db import make_metadata
@@ -168,3 +169,24 @@ addresses = Table(
     Column("building_id", BigInteger, index=True),
     *_geometry_columns("addresses", "POINT"),
 )
+
+
+def _search_indexes(table: Table, *columns: str) -> None:
+    """The gazetteer's trigram indexes over the folded searchable columns (migration 0005)."""
+    for name in columns:
+        Index(
+            f"ix_{table.name}_{name}_search",
+            func.platform.search_fold(table.c[name]).label(name),
+            postgresql_using="gin",
+            postgresql_ops={name: "gin_trgm_ops"},
+        )
+
+
+_search_indexes(admin_areas, "name", "name_zh", "name_en")
+_search_indexes(places, "name", "name_zh", "name_en")
+_search_indexes(pois, "name", "name_zh", "name_en", "subcategory", "address")
+_search_indexes(roads, "name", "name_zh", "name_en", "ref")
+_search_indexes(addresses, "label")
+_search_indexes(buildings, "name", "name_zh", "name_en", "address")
+_search_indexes(water, "name", "name_zh", "name_en")
+_search_indexes(landuse, "name", "name_zh", "name_en")
