@@ -132,6 +132,14 @@ def serve(ctx: click.Context, port: int | None, host: str | None, workers: int |
         bind,
         "--workers",
         str(workers or settings.workers),
+        # Threads, so connections stay open between a map's tile requests (sync workers close
+        # every connection after one response).
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(settings.threads),
+        "--keep-alive",
+        str(settings.keepalive),
         "--access-logfile",
         "-",
         "geoplatform.app:create_app()",
