@@ -36,13 +36,19 @@ ANONYMOUS = Principal()
 
 
 def can_read(principal: Principal, layer: Layer) -> bool:
-    if layer.access == PUBLIC:
+    return may_access(principal, layer.access)
+
+
+def may_access(principal: Principal, access: str | frozenset[str]) -> bool:
+    """The rule for anything with an access level (a layer, a raster): public, internal, or
+    the named departments."""
+    if access == PUBLIC:
         return True
     if principal.is_anonymous:
         return False
-    if layer.access == INTERNAL:
+    if access == INTERNAL:
         return True
-    return principal.department in layer.access
+    return principal.department in access
 
 
 def can_edit(principal: Principal, layer: Layer) -> bool:

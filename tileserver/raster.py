@@ -36,7 +36,7 @@ from rio_tiler.constants import WGS84_CRS
 from rio_tiler.errors import InvalidColorMapName, TileOutsideBounds
 from rio_tiler.io import Reader
 
-from geoplatform.auth import Principal
+from geoplatform.auth import Principal, may_access
 from geoplatform.errors import InvalidParameter, NotFound
 from geoplatform.registry import INTERNAL, PUBLIC
 
@@ -152,14 +152,8 @@ def parse_access(value: str | list[str] | frozenset[str]) -> Access:
 
 
 def can_read_raster(principal: Principal, raster: RasterInfo) -> bool:
-    """The same rule as ``geoplatform.auth.can_read`` for layers, applied to a sidecar's access."""
-    if raster.access == PUBLIC:
-        return True
-    if principal.is_anonymous:
-        return False
-    if raster.access == INTERNAL:
-        return True
-    return principal.department in raster.access
+    """The rule ``geoplatform.auth.can_read`` applies to layers, applied to a sidecar's access."""
+    return may_access(principal, raster.access)
 
 
 def check_name(name: str) -> str:

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from geoplatform.layer_state import layer_states
 from geoplatform.registry import Layer
 from tileserver.mvt import MAX_ZOOM
+from tileserver.tilejson import union_of
 from tileserver.tiles import TileService
 
 BBox = tuple[float, float, float, float]
@@ -64,15 +65,7 @@ def layers_extent(engine: Engine, layers: tuple[Layer, ...]) -> BBox | None:
     """Union of the layers' recorded extents (lon/lat), None when no layer has data."""
     with engine.connect() as conn:
         states = layer_states(conn)
-    boxes = [states[x.id].bbox for x in layers if x.id in states and states[x.id].bbox]
-    if not boxes:
-        return None
-    return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
+    return union_of([states[x.id].bbox for x in layers if x.id in states and states[x.id].bbox])
 
 
 def tiles_over(bbox: BBox, minzoom: int, maxzoom: int) -> list[morecantile.Tile]:

@@ -10,7 +10,7 @@ FIELD_TYPES = {"string": "String", "integer": "Number", "number": "Number", "boo
 
 def tilejson_document(layers: tuple[Layer, ...], states: dict[str, LayerState], base_url: str):
     ids = ",".join(layer.id for layer in layers)
-    bounds = _union([states[x.id].bbox for x in layers if x.id in states and states[x.id].bbox])
+    bounds = union_of([states[x.id].bbox for x in layers if x.id in states and states[x.id].bbox])
     minzoom = min(layer.minzoom for layer in layers)
     maxzoom = max(layer.maxzoom for layer in layers)
     document = {
@@ -42,7 +42,7 @@ def tilejson_document(layers: tuple[Layer, ...], states: dict[str, LayerState], 
     return document
 
 
-def _union(boxes: list[tuple[float, float, float, float]]):
+def union_of(boxes: list[tuple[float, float, float, float]]):
     if not boxes:
         return None
     return (

@@ -195,7 +195,7 @@ def _offset(text: str | None) -> int:
 
 
 def _bbox(text: str, crs: Crs) -> tuple[float, float, float, float]:
-    numbers = _numbers(text)
+    numbers = finite_numbers(text)
     if numbers is None or len(numbers) not in (4, 6):
         raise InvalidParameter(f"bbox must be 4 or 6 comma-separated numbers, got {text!r}")
     half = len(numbers) // 2
@@ -218,7 +218,7 @@ def _bbox(text: str, crs: Crs) -> tuple[float, float, float, float]:
     return west, south, east, north
 
 
-def _numbers(text: str) -> list[float] | None:
+def finite_numbers(text: str) -> list[float] | None:
     try:
         numbers = [float(part) for part in text.split(",")]
     except ValueError:

@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from geoplatform.errors import InvalidParameter
+from geoplatform.features.params import finite_numbers
 from geoplatform.search.query import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_LENGTH, SearchRequest
 
 Args = Mapping[str, Sequence[str]]
@@ -70,14 +71,6 @@ def _limit(text: str | None) -> int:
     return limit
 
 
-def _numbers(text: str) -> list[float] | None:
-    try:
-        numbers = [float(part) for part in text.split(",")]
-    except ValueError:
-        return None
-    return numbers if all(math.isfinite(n) for n in numbers) else None
-
-
 def _check_lon_lat(name: str, lon: float, lat: float) -> None:
     if not -180 <= lon <= 180:
         raise InvalidParameter(f"{name}: longitude {lon:g} is outside -180..180")
@@ -88,7 +81,7 @@ def _check_lon_lat(name: str, lon: float, lat: float) -> None:
 def _near(text: str | None) -> tuple[float, float] | None:
     if text is None:
         return None
-    numbers = _numbers(text)
+    numbers = finite_numbers(text)
     if numbers is None or len(numbers) != 2:
         raise InvalidParameter(f"near must be lon,lat in degrees (CRS84), got {text!r}")
     lon, lat = numbers
@@ -99,7 +92,7 @@ def _near(text: str | None) -> tuple[float, float] | None:
 def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
     if text is None:
         return None
-    numbers = _numbers(text)
+    numbers = finite_numbers(text)
     if numbers is None or len(numbers) != 4:
         raise InvalidParameter(
             f"bbox must be west,south,east,north in degrees (CRS84), got {text!r}"
