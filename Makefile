@@ -32,7 +32,8 @@ system:
 
 venv: $(VENV)/.installed
 
-# Node tools the tests run (MapLibre's style validator), exactly as package-lock.json pins them.
+# Node packages exactly as package-lock.json pins them: MapLibre GL JS, which the map site serves
+# from node_modules, and MapLibre's style validator, which the tests run.
 node: node_modules/.installed
 
 node_modules/.installed: package.json package-lock.json

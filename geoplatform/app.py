@@ -23,6 +23,7 @@ from geoplatform.modules import Module, build_registry, load_modules
 from geoplatform.ratelimit import install_rate_limits
 from geoplatform.registry import Registry
 from geoplatform.search.api import make_search_blueprint
+from geoplatform.site import make_site_blueprint
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,9 @@ def create_app(settings: Settings | None = None, *, validate: bool = True) -> Fl
     app.register_blueprint(
         make_collections_blueprint(platform.registry, current_principal, link_providers)
     )
-    app.register_blueprint(make_features_blueprint(platform, current_principal))
+    site = make_site_blueprint()
+    app.register_blueprint(site)
+    app.register_blueprint(make_features_blueprint(platform, current_principal, site.map_page))
     app.register_blueprint(make_edit_blueprint(platform, current_principal))
     app.register_blueprint(make_search_blueprint(platform, current_principal))
     app.register_blueprint(make_openapi_blueprint(TITLE, _version()))

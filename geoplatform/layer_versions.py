@@ -83,6 +83,7 @@ class LayerVersions:
             self._pid = pid
 
     def _listen(self) -> None:
+        warned = False
         while not self._stop.is_set():
             try:
                 with psycopg.connect(
@@ -91,12 +92,15 @@ class LayerVersions:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self._versions = dict(conn.execute(_ALL).fetchall())
                     self._live.set()
+                    warned = False
                     while not self._stop.is_set():
                         for notify in conn.notifies(timeout=POLL_SECONDS):
                             self._apply(notify.payload)
             except psycopg.Error as exc:
-                if not self._stop.is_set():
+                # Once per outage: a database that stays away must not fill the log every retry.
+                if not self._stop.is_set() and not warned:
                     log.warning("layer versions: listener lost (%s); reading per request", exc)
+                    warned = True
             finally:
                 self._live.clear()
             self._stop.wait(RECONNECT_SECONDS)

@@ -2,7 +2,8 @@
 # Installs the Debian packages the platform needs when they are missing.
 set -euo pipefail
 
-packages=(postgresql-15-postgis-3 postgresql-15-pgrouting fonts-noto-cjk)
+# chromium: the browser the map site's tests drive (Playwright, never its own downloads).
+packages=(postgresql-15-postgis-3 postgresql-15-pgrouting fonts-noto-cjk chromium)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

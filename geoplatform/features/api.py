@@ -72,7 +72,13 @@ CONFORMANCE = [
 ]
 
 
-def make_features_blueprint(platform, principal: Callable[[], Principal]) -> Blueprint:
+def make_features_blueprint(
+    platform,
+    principal: Callable[[], Principal],
+    landing_page: Callable[[], Response] | None = None,
+) -> Blueprint:
+    """The read side of OGC API Features; ``landing_page`` answers ``/`` for clients that prefer
+    HTML (browsers, ``?f=html``), everyone else gets the landing document as JSON."""
     settings = platform.settings
     registry: Registry = platform.registry
     store = FeatureStore(ReadPool.for_engine(platform.engine, "geoplatform-features"))
@@ -83,8 +89,10 @@ def make_features_blueprint(platform, principal: Callable[[], Principal]) -> Blu
     blueprint.openapi_components = openapi_components(limits)
 
     @blueprint.get("/")
-    @operation(summary="Landing page", tags=["capabilities"], responses=_json_response("links"))
+    @operation(summary="Landing page", tags=["capabilities"], responses=_landing_responses())
     def landing():
+        if landing_page and openapi.negotiate(["application/json", "text/html"]) == "text/html":
+            return landing_page()
         base = request.host_url
         return jsonify(
             title=TITLE,
@@ -264,6 +272,13 @@ def _json_response(member: str) -> dict:
             "content": {"application/json": {}},
         }
     }
+
+
+def _landing_responses() -> dict:
+    responses = _json_response("links")
+    responses["200"]["content"]["text/html"] = {}
+    responses["200"]["description"] += "; browsers (Accept: text/html) get the map site"
+    return responses
 
 
 def _geojson_responses(kind: str) -> dict:

@@ -214,7 +214,7 @@ def make_openapi_blueprint(title: str, version: str) -> Blueprint:
         tags=["capabilities"],
     )
     def api():
-        chosen = _negotiate([OPENAPI_TYPE, "application/json", "text/html"])
+        chosen = negotiate([OPENAPI_TYPE, "application/json", "text/html"])
         if chosen == "text/html":
             return api_html()
         response = jsonify(document())
@@ -274,7 +274,9 @@ def schema_text(schema: dict | None) -> str:
     return f"{text} ({', '.join(details)})" if details else text
 
 
-def _negotiate(offered: list[str]) -> str:
+def negotiate(offered: list[str]) -> str:
+    """``?f=json``/``?f=html`` first, else the offer the Accept header prefers (the first on a
+    tie, so ``*/*`` and no Accept get ``offered[0]``)."""
     asked = request.args.get("f")
     if asked == "json":
         return "application/json"
