@@ -19,6 +19,7 @@ from geoplatform.features.edit_api import make_edit_blueprint
 from geoplatform.features.openapi import make_openapi_blueprint
 from geoplatform.health import make_health_blueprint
 from geoplatform.keys import KeyAuthenticator
+from geoplatform.maps.api import make_maps_blueprint
 from geoplatform.modules import Module, build_registry, load_modules
 from geoplatform.ratelimit import install_rate_limits
 from geoplatform.registry import Registry
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, *, validate: bool = True) -> Fl
     app.register_blueprint(make_features_blueprint(platform, current_principal, site.map_page))
     app.register_blueprint(make_edit_blueprint(platform, current_principal))
     app.register_blueprint(make_search_blueprint(platform, current_principal))
+    app.register_blueprint(make_maps_blueprint(platform))
     app.register_blueprint(make_openapi_blueprint(TITLE, _version()))
     for module in platform.modules:
         for blueprint in module.blueprints:

@@ -1,5 +1,5 @@
 """Tables of the core (schema ``platform``): layer data versions, the city profile, load runs,
-departments and their API keys."""
+departments, their API keys, the audit log and saved maps."""
 
 from __future__ import annotations
 
@@ -111,4 +111,24 @@ audit_log = Table(
     CheckConstraint("outcome IN ('ok', 'rejected')", name="outcome"),
     Index("ix_audit_log_layer_id_fid_at", "layer_id", "fid", "at"),
     Index("ix_audit_log_at", "at"),
+)
+
+# Thematic maps assembled from layers (geoplatform.maps): ``spec`` is the validated MapSpec;
+# ``version`` is the ETag that If-Match of a change names.
+saved_maps = Table(
+    "saved_maps",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("slug", Text, nullable=False, unique=True),
+    Column("title", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("owner_department", Text, ForeignKey(departments.c.code), nullable=False),
+    Column("visibility", Text, nullable=False),
+    Column("spec", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("created_by", Integer),
+    Column("version", Integer, nullable=False, server_default="1"),
+    CheckConstraint("slug ~ '^[a-z0-9][a-z0-9-]{1,62}$'", name="slug_format"),
+    CheckConstraint("visibility IN ('public', 'internal')", name="visibility"),
 )

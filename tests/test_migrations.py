@@ -42,6 +42,7 @@ def test_upgrade_downgrade_upgrade(make_database):
         "departments",
         "api_keys",
         "audit_log",
+        "saved_maps",
     }
     assert migrate.current_revision(engine) == migrate.head_revision()
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, render_template, send_from_directory
 
 from geoplatform.site.maplibre import FILES, NODE_MODULES, find_maplibre
+from geoplatform.site.sdk import make_sdk_blueprint
 
 VENDOR_MAX_AGE = 365 * 24 * 3600
 
@@ -34,7 +35,11 @@ def make_site_blueprint(node_modules: Path = NODE_MODULES) -> Blueprint:
         """A file of MapLibre GL JS as npm installed it."""
         if name not in FILES or version != maplibre.version():
             abort(404)
-        return send_from_directory(maplibre.dist, name, max_age=VENDOR_MAX_AGE)
+        response = send_from_directory(maplibre.dist, name, max_age=VENDOR_MAX_AGE)
+        # Pages of other origins import it through /sdk.js; its worker is fetched the same way.
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
 
+    blueprint.register_blueprint(make_sdk_blueprint(maplibre))
     blueprint.map_page = map_page
     return blueprint

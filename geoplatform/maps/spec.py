@@ -1,0 +1,81 @@
+"""The saved-map document: what a caller sends and what is stored, checked by pydantic.
+
+Validation errors become one 400 naming the field as a path (``layers[1].color: ...``); which
+layers exist and whether a filter can be drawn is checked against the registry in ``style``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from geoplatform.errors import InvalidParameter
+
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
+HEX_COLOUR_PATTERN = r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$"
+Zoom = Annotated[float, Field(ge=0, le=24)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MapLayer(_Strict):
+    layer: str = Field(min_length=1)
+    visible: bool = True
+    color: str
+    opacity: float = Field(default=1.0, ge=0, le=1)
+    label: str | None = None
+    filter: str | None = None
+    minzoom: Zoom | None = None
+    maxzoom: Zoom | None = None
+
+    @field_validator("color")
+    @classmethod
+    def _hex_colour(cls, value: str) -> str:
+        if not re.match(HEX_COLOUR_PATTERN, value):
+            raise ValueError("not a CSS hex colour")
+        return value
+
+
+class View(_Strict):
+    center: tuple[Annotated[float, Field(ge=-180, le=180)], Annotated[float, Field(ge=-90, le=90)]]
+    zoom: Zoom
+    bearing: float = Field(default=0, ge=-360, le=360)
+    pitch: float = Field(default=0, ge=0, le=85)
+
+
+class MapSpec(_Strict):
+    layers: list[MapLayer] = Field(min_length=1, max_length=50)
+    view: View
+    basemap: bool = True
+
+
+class SavedMapBody(_Strict):
+    """The body of POST and PUT /maps."""
+
+    slug: str = Field(pattern=SLUG_PATTERN)
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=5000)
+    visibility: Literal["public", "internal"]
+    spec: MapSpec
+
+
+def parse_map_body(document: object) -> SavedMapBody:
+    """The body as a SavedMapBody, or a 400 naming each field that is wrong."""
+    try:
+        return SavedMapBody.model_validate(document)
+    except ValidationError as exc:
+        raise InvalidParameter("; ".join(_message(e) for e in exc.errors())) from None
+
+
+def _message(error: dict) -> str:
+    path = ""
+    for part in error["loc"]:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else str(part)
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "string_pattern_mismatch" and path == "slug":
+        message = "lower-case letters, digits and '-', 2 to 63 characters, not starting with '-'"
+    return f"{path or 'body'}: {message}"
