@@ -8,6 +8,7 @@ from flask import Blueprint, Response, abort, render_template, send_from_directo
 
 from geoplatform.site.maplibre import FILES, NODE_MODULES, find_maplibre
 from geoplatform.site.sdk import make_sdk_blueprint
+from geoplatform.site.studio import add_studio
 
 VENDOR_MAX_AGE = 365 * 24 * 3600
 
@@ -41,5 +42,6 @@ def make_site_blueprint(node_modules: Path = NODE_MODULES) -> Blueprint:
         return response
 
     blueprint.register_blueprint(make_sdk_blueprint(maplibre))
+    add_studio(blueprint, maplibre)
     blueprint.map_page = map_page
     return blueprint
