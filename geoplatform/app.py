@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from geoplatform.auth import current_principal
 from geoplatform.authn import install_authentication
 from geoplatform.config import Settings, load_settings
+from geoplatform.cors import install_preflight
 from geoplatform.db import make_engine
 from geoplatform.errors import InvalidParameter, register_error_handlers
 from geoplatform.features.api import TITLE, make_features_blueprint
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, *, validate: bool = True) -> Fl
     register_error_handlers(app)
     install_authentication(app, KeyAuthenticator(platform.engine, settings.api_key_cache_ttl))
     install_rate_limits(app, settings)  # after authentication: limits are counted per key
+    install_preflight(app)
     app.before_request(refuse_nul_characters)
     app.register_blueprint(make_health_blueprint())
     link_providers = tuple(m.collection_links for m in platform.modules if m.collection_links)

@@ -8,6 +8,7 @@ import morecantile
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from geoplatform.auth import current_principal, readable_layer
+from geoplatform.cors import open_blueprint
 from geoplatform.errors import InvalidParameter
 from geoplatform.layer_state import layer_states
 from geoplatform.registry import Layer, Registry
@@ -94,11 +95,7 @@ def make_tiles_blueprint(platform) -> Blueprint:
     blueprint = Blueprint("tiles", __name__)
     blueprint.tile_service = service
 
-    @blueprint.after_request
-    def allow_cross_origin_get(response: Response) -> Response:
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Expose-Headers"] = "ETag"
-        return response
+    open_blueprint(blueprint, expose=("ETag",))
 
     @blueprint.get("/tiles/<layers>/<z>/<x>/<y>.mvt")
     def xyz_tile(layers: str, z: str, x: str, y: str):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from geoplatform.auth import current_principal
+from geoplatform.cors import open_blueprint
 from geoplatform.errors import InvalidParameter
 from tileserver.api import parse_tile
 from tileserver.mvt import TileRangeError, check_tile
@@ -29,11 +30,7 @@ def make_raster_blueprint(platform) -> Blueprint:
     max_age = platform.settings.tile_max_age
     blueprint = Blueprint("raster", __name__)
 
-    @blueprint.after_request
-    def allow_cross_origin_get(response: Response) -> Response:
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Expose-Headers"] = "ETag"
-        return response
+    open_blueprint(blueprint, expose=("ETag",))
 
     @blueprint.get("/raster")
     def raster_list():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from geoplatform.auth import current_principal, readable_layer, readable_layers
+from geoplatform.cors import open_blueprint
 from geoplatform.registry import Layer
 from tileserver.glyphs import GlyphStore, parse_range
 from tileserver.styles import build_layer_style, build_style, style_layers
@@ -25,10 +26,7 @@ def make_styles_blueprint(platform, glyph_store: GlyphStore | None = None) -> Bl
     blueprint = Blueprint("styles", __name__)
     blueprint.glyph_store = glyphs
 
-    @blueprint.after_request
-    def allow_cross_origin_get(response: Response) -> Response:
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        return response
+    open_blueprint(blueprint)
 
     @blueprint.get("/styles/base.json")
     def base_style():

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
 from geoplatform.auth import ADMIN, EDITOR, Principal, can_read, current_principal
+from geoplatform.cors import allow_any_origin
 from geoplatform.db import transaction
 from geoplatform.errors import (
     Forbidden,
@@ -143,8 +144,7 @@ def make_maps_blueprint(platform: Platform) -> Blueprint:
         ]
         style = build_map_style(saved.title, saved.spec, drawn, base, request.host_url)
         response = jsonify(style)
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        return _per_caller(response)
+        return _per_caller(allow_any_origin(response))
 
     @blueprint.get("/m/<slug>")
     @operation(summary="A saved map as a full page", parameters=[_SLUG], tags=["maps"])

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, url_for
 
+from geoplatform.cors import allow_any_origin
 from geoplatform.features.openapi import operation
 from geoplatform.site.maplibre import MapLibreDist
 
@@ -22,14 +23,10 @@ VERSION_PLACEHOLDER = "__MAPLIBRE_VERSION__"
 SDK_MAX_AGE = 300
 # The saved-map example uses the first map this route lists, when the platform serves one.
 SAVED_MAPS_RULE = "/maps"
-# The SDK's apiKey option sends X-API-Key, so a browser on another origin asks first (preflight).
-KEY_HEADERS = "X-API-Key, Authorization"
-PREFLIGHT_MAX_AGE = 600
 
 
 def make_sdk_blueprint(maplibre: MapLibreDist) -> Blueprint:
     blueprint = Blueprint("sdk", __name__, template_folder="templates")
-    blueprint.after_app_request(allow_keyed_cross_origin_gets)
 
     @blueprint.get("/sdk.js")
     @operation(
@@ -53,8 +50,7 @@ def make_sdk_blueprint(maplibre: MapLibreDist) -> Blueprint:
         script = SDK_SOURCE.read_text(encoding="utf-8").replace(VERSION_PLACEHOLDER, version)
         response = Response(script, mimetype="text/javascript")
         response.headers["Cache-Control"] = f"public, max-age={SDK_MAX_AGE}"
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        return response
+        return allow_any_origin(response)
 
     @blueprint.get("/examples/embed.html")
     @operation(
@@ -77,19 +73,6 @@ def make_sdk_blueprint(maplibre: MapLibreDist) -> Blueprint:
         return Response(page, mimetype="text/html")
 
     return blueprint
-
-
-def allow_keyed_cross_origin_gets(response: Response) -> Response:
-    """Answer a CORS preflight for a GET that carries a key; other methods stay same-origin."""
-    if (
-        request.method == "OPTIONS"
-        and request.headers.get("Access-Control-Request-Method") == "GET"
-    ):
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Allow-Methods"] = "GET"
-        response.headers["Access-Control-Allow-Headers"] = KEY_HEADERS
-        response.headers["Access-Control-Max-Age"] = str(PREFLIGHT_MAX_AGE)
-    return response
 
 
 def _installed_version(maplibre: MapLibreDist) -> str:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, render_template, send_from_directory
 
+from geoplatform.cors import allow_any_origin
 from geoplatform.site.maplibre import FILES, NODE_MODULES, find_maplibre
 from geoplatform.site.sdk import make_sdk_blueprint
 from geoplatform.site.studio import add_studio
@@ -38,8 +39,7 @@ def make_site_blueprint(node_modules: Path = NODE_MODULES) -> Blueprint:
             abort(404)
         response = send_from_directory(maplibre.dist, name, max_age=VENDOR_MAX_AGE)
         # Pages of other origins import it through /sdk.js; its worker is fetched the same way.
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        return response
+        return allow_any_origin(response)
 
     blueprint.register_blueprint(make_sdk_blueprint(maplibre))
     add_studio(blueprint, maplibre)
