@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from importlib import metadata
 
 from flask import Flask, request
-from sqlalchemy import Engine
 
 from geoplatform.auth import current_principal
 from geoplatform.authn import install_authentication
 from geoplatform.config import Settings, load_settings
 from geoplatform.cors import install_preflight
-from geoplatform.db import make_engine
 from geoplatform.errors import InvalidParameter, register_error_handlers
 from geoplatform.features.api import TITLE, make_features_blueprint
 from geoplatform.features.collections import make_collections_blueprint
@@ -21,35 +18,10 @@ from geoplatform.features.openapi import make_openapi_blueprint
 from geoplatform.health import make_health_blueprint
 from geoplatform.keys import KeyAuthenticator
 from geoplatform.maps.api import make_maps_blueprint
-from geoplatform.modules import Module, build_registry, load_modules
+from geoplatform.platform import create_platform
 from geoplatform.ratelimit import install_rate_limits
-from geoplatform.registry import Registry
 from geoplatform.search.api import make_search_blueprint
 from geoplatform.site import make_site_blueprint
-
-
-@dataclass(frozen=True)
-class Platform:
-    """What every blueprint may need, attached to the app as ``app.extensions['geoplatform']``."""
-
-    settings: Settings
-    engine: Engine
-    registry: Registry
-    modules: tuple[Module, ...]
-
-
-def create_platform(settings: Settings, *, validate: bool = True) -> Platform:
-    """Settings -> engine, modules and the registry, checked against the live schema."""
-    modules = load_modules(settings.modules) + load_modules(settings.services, prefix="")
-    registry = build_registry(modules)
-    engine = make_engine(settings)
-    if validate:
-        try:
-            registry.validate_or_raise(engine, settings.on_invalid_layer)
-        except Exception:
-            engine.dispose()
-            raise
-    return Platform(settings, engine, registry, tuple(modules))
 
 
 def create_app(settings: Settings | None = None, *, validate: bool = True) -> Flask:

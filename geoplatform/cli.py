@@ -120,7 +120,7 @@ def settings_command() -> None:
 @click.pass_context
 def serve(ctx: click.Context, port: int | None, host: str | None, workers: int | None) -> None:
     """Serve the platform with gunicorn after checking the registry against the database."""
-    from geoplatform.app import create_platform
+    from geoplatform.platform import create_platform
 
     settings = settings_from(ctx)
     create_platform(settings).engine.dispose()

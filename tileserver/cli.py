@@ -17,8 +17,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from geoplatform.app import Platform, create_platform
 from geoplatform.config import load_settings
+from geoplatform.platform import Platform, create_platform
 from geoplatform.registry import Layer, Registry
 from tileserver.cache import TileCache
 from tileserver.export import ExportError, check_public, export_pmtiles, pmtiles_metadata

@@ -54,7 +54,7 @@ from geoplatform.features.validate import (
 from geoplatform.registry import Layer
 
 if TYPE_CHECKING:
-    from geoplatform.app import Platform
+    from geoplatform.platform import Platform
 
 GEOJSON = "application/geo+json"
 FEATURE_TYPES = (GEOJSON, "application/json")

@@ -27,11 +27,12 @@ from geoplatform.features.openapi import operation
 from geoplatform.maps import store
 from geoplatform.maps.spec import SavedMapBody, parse_map_body
 from geoplatform.maps.store import SavedMap
+from geoplatform.maps.style import BASE_MODULE, build_map_style, check_spec_layers
 from geoplatform.registry import Layer, Registry
 from geoplatform.site.maplibre import find_maplibre
 
 if TYPE_CHECKING:
-    from geoplatform.app import Platform
+    from geoplatform.platform import Platform
 
 _SLUG = {
     "name": "slug",
@@ -50,9 +51,6 @@ _IF_MATCH = {
 
 
 def make_maps_blueprint(platform: Platform) -> Blueprint:
-    # Imported here: the tileserver package (whose style builder this uses) imports the app.
-    from geoplatform.maps.style import BASE_MODULE, build_map_style, check_spec_layers
-
     registry, engine = platform.registry, platform.engine
     maplibre = find_maplibre()
     blueprint = Blueprint("maps", __name__, template_folder="templates")
