@@ -57,7 +57,10 @@ STATUS_CODES: dict[type[PlatformError], tuple[int, str]] = {
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(PlatformError)
     def platform_error(exc: PlatformError):
-        status, code = STATUS_CODES.get(type(exc), (400, "BadRequest"))
+        # Modules raise their own subclasses (UnknownPipe is a NotFound): the nearest listed
+        # ancestor decides the status.
+        listed = next((c for c in type(exc).__mro__ if c in STATUS_CODES), None)
+        status, code = STATUS_CODES.get(listed, (400, "BadRequest"))
         return jsonify(code=code, description=str(exc)), status
 
     @app.errorhandler(HTTPException)

@@ -9,6 +9,7 @@ from sqlalchemy import inspect, text
 from geoplatform import migrate, models
 from geoplatform.db import make_engine
 from layers.base import models as base_models
+from layers.pipeline import models as pipeline_models
 
 BASE_TABLES = {
     "admin_areas",
@@ -20,6 +21,7 @@ BASE_TABLES = {
     "places",
     "addresses",
 }
+PIPELINE_TABLES = {"networks", "pipes", "points", "maintenance", "service_lives"}
 
 
 def tables(engine, schema: str) -> set[str]:
@@ -44,11 +46,13 @@ def test_upgrade_downgrade_upgrade(make_database):
         "audit_log",
         "saved_maps",
     }
+    assert tables(engine, "pipeline") == PIPELINE_TABLES
     assert migrate.current_revision(engine) == migrate.head_revision()
 
     migrate.downgrade(settings, "base")
     assert tables(engine, "base") == set()
     assert tables(engine, "platform") == set()
+    assert tables(engine, "pipeline") == set()
     assert migrate.current_revision(engine) is None
 
     migrate.upgrade(settings)
@@ -81,7 +85,7 @@ def test_models_match_migrations(make_database):
         context = MigrationContext.configure(
             conn, opts={"include_schemas": True, "compare_type": True}
         )
-        for metadata in (models.metadata, base_models.metadata):
+        for metadata in (models.metadata, base_models.metadata, pipeline_models.metadata):
             diff = [
                 d for d in compare_metadata(context, metadata) if _in_schema(d, metadata.schema)
             ]

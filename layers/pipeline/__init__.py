@@ -1,0 +1,12 @@
+"""Underground utility networks: pipes and points by utility, topology, burst isolation,
+clearance checks, profiles and maintenance."""
+
+from geoplatform.modules import Module
+from layers.pipeline.api import make_pipeline_blueprint
+from layers.pipeline.layers import PIPELINE_LAYERS
+
+MODULE = Module(
+    name="pipeline",
+    layers=PIPELINE_LAYERS,
+    blueprints=(make_pipeline_blueprint,),
+)

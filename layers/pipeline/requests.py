@@ -1,0 +1,44 @@
+"""Request bodies and query parameters of the pipeline API, checked before anything runs."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from geoplatform.errors import InvalidParameter
+
+
+class IsolationRequest(BaseModel):
+    """A burst on a pipe (by code) or at a point (lon, lat), with valves reported inoperable."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    network: str = Field(min_length=1, max_length=63)
+    pipe: str | None = Field(default=None, min_length=1, max_length=100)
+    point: tuple[float, float] | None = None
+    inoperable_valves: list[str] = Field(default_factory=list, max_length=500)
+
+    @model_validator(mode="after")
+    def _one_location(self) -> IsolationRequest:
+        if self.pipe is None and self.point is None:
+            raise ValueError("give the burst as 'pipe' (a pipe code) or 'point' ([lon, lat])")
+        if self.point is not None:
+            lon, lat = self.point
+            if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                raise ValueError("point must be [lon, lat] in degrees")
+        return self
+
+
+def parse(model: type[BaseModel], document: object) -> BaseModel:
+    """The document as ``model``, or a 400 naming each field that is wrong."""
+    if not isinstance(document, dict):
+        raise InvalidParameter("the body must be a JSON object")
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        raise InvalidParameter("; ".join(_message(e) for e in exc.errors())) from None
+
+
+def _message(error: dict) -> str:
+    path = ".".join(str(part) for part in error["loc"])
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{path}: {message}" if path else message

@@ -1,0 +1,335 @@
+"""Burst isolation on a small network drawn for the purpose, where every answer can be
+worked out by hand (see the sketch), through the service and over HTTP.
+
+    N3 --F (tee at 150: Sv3 -> sc3)-- V6 (closed) -- N4      (y = 100)
+    |                                                |
+    V3 D                                             V5 E
+    |                                                |
+    S == A == N1 ==V1== B (tee at 150: Sv1 -> sc1) ==V2== N2 ==V4== C (tee 250: Sv2 -> sc2)
+   x=0       x=100                                     x=200             x=300  (y = 0)
+
+Coordinates are metres in EPSG:32632 from an origin near Vaduz. S is the only source. V6 is
+closed in normal operation (a zone boundary).
+"""
+
+from __future__ import annotations
+
+import pytest
+from pyproj import Transformer
+from sqlalchemy import text
+
+from geoplatform.app import create_app
+from geoplatform.db import make_engine, transaction
+from geoplatform.keys import create_key
+from geoplatform.layer_state import record_change
+from layers.pipeline.isolation import NoPipeNearby, UnknownPipe, isolate_burst
+from layers.pipeline.network import load_network
+
+X0, Y0 = 539_000.0, 5_223_000.0
+NETWORK = "test_water"
+
+PIPES = {
+    "A": [(0, 0), (100, 0)],
+    "B": [(100, 0), (200, 0)],
+    "C": [(200, 0), (300, 0)],
+    "D": [(100, 0), (100, 100)],
+    "E": [(200, 0), (200, 100)],
+    "F": [(100, 100), (200, 100)],
+    "Sv1": [(150, 0), (150, -20)],
+    "Sv2": [(250, 0), (250, -20)],
+    "Sv3": [(150, 100), (150, 120)],
+}
+VALVES = {
+    "V1": ("B", (103, 0), "open"),
+    "V2": ("B", (197, 0), "open"),
+    "V3": ("D", (100, 3), "open"),
+    "V4": ("C", (203, 0), "open"),
+    "V5": ("E", (200, 3), "open"),
+    "V6": ("F", (197, 100), "closed"),
+}
+CONNECTIONS = {"sc1": ((150, -20), 4), "sc2": ((250, -20), 2), "sc3": ((150, 120), 1)}
+
+_INSERT_PIPE = """
+INSERT INTO pipeline.pipes (network, code, utility, role, diameter_mm, length_m, geom)
+VALUES (:network, :code, 'JS', :role, 150, :length,
+        ST_Transform(ST_SetSRID(ST_GeomFromText(:wkt), 32632), 4490))
+"""
+_INSERT_POINT = """
+INSERT INTO pipeline.points (network, code, utility, kind, pipe_code, normal_state, operable,
+                             source_kind, customers, address, geom)
+VALUES (:network, :code, 'JS', :kind, :pipe_code, :normal_state, :operable, :source_kind,
+        :customers, :address,
+        ST_Transform(ST_SetSRID(ST_MakePoint(:x, :y), 32632), 4490))
+"""
+
+
+def _wkt(coords) -> str:
+    return "LINESTRING(" + ", ".join(f"{X0 + x} {Y0 + y}" for x, y in coords) + ")"
+
+
+def _point(code, kind, xy, **extra) -> dict:
+    row = {
+        "network": NETWORK,
+        "code": code,
+        "kind": kind,
+        "pipe_code": None,
+        "normal_state": None,
+        "operable": None,
+        "source_kind": None,
+        "customers": None,
+        "address": None,
+        "x": X0 + xy[0],
+        "y": Y0 + xy[1],
+    }
+    return row | extra
+
+
+@pytest.fixture(scope="module")
+def sketch(make_database):
+    settings = make_database("isolation")
+    engine = make_engine(settings)
+    with transaction(engine) as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO pipeline.networks (code, utility, name_zh, name_en, source) "
+            f"VALUES ('{NETWORK}', 'JS', '测试管网', 'Test network', 'drawn by hand')"
+        )
+        for code, coords in PIPES.items():
+            role = "service" if code.startswith("Sv") else "main"
+            length = sum(
+                ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5
+                for (x0, y0), (x1, y1) in zip(coords, coords[1:], strict=False)
+            )
+            conn.execute(
+                text(_INSERT_PIPE),
+                {
+                    "network": NETWORK,
+                    "code": code,
+                    "role": role,
+                    "length": length,
+                    "wkt": _wkt(coords),
+                },
+            )
+        rows = [_point("S", "source", (0, 0), source_kind="plant")]
+        rows += [
+            _point(code, "valve", xy, pipe_code=pipe, normal_state=state, operable=True)
+            for code, (pipe, xy, state) in VALVES.items()
+        ]
+        rows += [
+            _point(code, "service_connection", xy, customers=n, address=f"{code} street 1")
+            for code, (xy, n) in CONNECTIONS.items()
+        ]
+        for row in rows:
+            conn.execute(text(_INSERT_POINT), row)
+    yield settings, engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def network(sketch):
+    _, engine = sketch
+    with engine.connect() as conn:
+        return load_network(conn, NETWORK)
+
+
+def _pipes(network, edges) -> set[str]:
+    return {network.edge_pipe[e] for e in edges}
+
+
+def test_graph_from_geometry(network):
+    # 9 pipes; tees split B, C, F; valves split B twice, C, D, E, F.
+    assert len(network.pipes) == 9
+    assert len(network.edge_u) == 9 + 3 + 6
+    assert sorted(network.valve_at.values()) == sorted(VALVES)
+    assert network.unattached == []
+
+
+def test_burst_between_two_valves(network):
+    result = isolate_burst(network, pipe_code="B")
+    assert result.valves_to_close == ["V1", "V2"]
+    assert _pipes(network, result.segment_edges) == {"B", "Sv1"}
+    # N2's side is fed only through B (V6 is closed in normal operation): cut off.
+    assert _pipes(network, result.cut_off_edges) == {"B", "C", "E", "F", "Sv2"}
+    assert result.affected_connections == ["sc1", "sc2"]
+    assert not result.extended
+
+
+def test_inoperable_valve_extends_to_the_next_valves(network):
+    result = isolate_burst(network, pipe_code="B", inoperable=["V2"])
+    assert result.primary_valves == ["V1", "V2"]
+    assert result.valves_to_close == ["V1", "V4", "V5"]
+    assert result.inoperable_valves == ["V2"]
+    assert result.extended
+    assert result.affected_connections == ["sc1", "sc2"]
+
+
+def test_burst_on_the_source_main_cuts_everything_off(network):
+    result = isolate_burst(network, pipe_code="A")
+    assert result.valves_to_close == ["V1", "V3"]
+    assert result.segment_nodes == ["S"]
+    assert result.affected_connections == ["sc1", "sc2", "sc3"]
+
+
+def test_closed_boundary_valve_is_not_on_the_list(network):
+    result = isolate_burst(network, pipe_code="D")
+    assert result.valves_to_close == ["V3"]
+    assert _pipes(network, result.segment_edges) == {"D", "F", "Sv3"}
+    assert result.affected_connections == ["sc3"]
+    assert result.cut_off_edges == []
+
+
+def test_burst_at_a_point(network):
+    result = isolate_burst(network, point=(X0 + 260, Y0 + 3))
+    assert result.burst.pipe_code == "C"
+    assert result.burst.distance_m == pytest.approx(60.0)
+    assert result.valves_to_close == ["V4"]
+    assert result.affected_connections == ["sc2"]
+
+
+def test_bad_bursts(network):
+    with pytest.raises(UnknownPipe, match="no pipe 'Z' in network 'test_water'"):
+        isolate_burst(network, pipe_code="Z")
+    with pytest.raises(NoPipeNearby, match="within 50 m"):
+        isolate_burst(network, point=(X0 + 150, Y0 + 300))
+
+
+# --- over HTTP ------------------------------------------------------------------------------
+
+_TO_LONLAT = Transformer.from_crs(32632, 4326, always_xy=True)
+
+
+@pytest.fixture(scope="module")
+def api(sketch):
+    settings, engine = sketch
+    app = create_app(settings.model_copy(update={"modules": ["base", "pipeline"]}))
+    keys = {}
+    with transaction(engine) as conn:
+        for department in (
+            "water_utility",
+            "gas_utility",
+            "emergency_management",
+            "natural_resources",
+        ):
+            keys[department] = {
+                "Authorization": f"Bearer {create_key(conn, department, 'viewer')[1]}"
+            }
+    yield app.test_client(), keys
+    app.blueprints["tiles"].tile_service.close()
+    app.extensions["geoplatform"].engine.dispose()
+
+
+def test_isolation_over_http(api):
+    client, keys = api
+    response = client.post(
+        "/pipeline/isolation",
+        json={"network": NETWORK, "pipe": "B", "inoperable_valves": ["V2"]},
+        headers=keys["water_utility"],
+    )
+    assert response.status_code == 200, response.json
+    body = response.json
+    assert body["valves_to_close"] == ["V1", "V4", "V5"]
+    assert body["summary"]["customers"] == 6
+    assert body["summary"]["service_connections"] == 2
+    assert [c["address"] for c in body["affected_connections"]] == [
+        "sc1 street 1",
+        "sc2 street 1",
+    ]
+    assert response.headers["Cache-Control"] == "private, no-store"
+    kinds = {
+        (f["properties"]["kind"], f["properties"]["role"]) for f in body["geojson"]["features"]
+    }
+    assert ("valve", "close") in kinds and ("valve", "inoperable") in kinds
+    burst = next(f for f in body["geojson"]["features"] if f["properties"]["kind"] == "burst")
+    lon, lat = _TO_LONLAT.transform(X0 + 150, Y0)
+    assert burst["geometry"]["coordinates"] == pytest.approx([lon, lat], abs=1e-7)
+
+
+def test_isolation_at_a_lonlat_point(api):
+    client, keys = api
+    lon, lat = _TO_LONLAT.transform(X0 + 260, Y0 + 3)
+    response = client.post(
+        "/pipeline/isolation",
+        json={"network": NETWORK, "point": [lon, lat]},
+        headers=keys["emergency_management"],
+    )
+    assert response.status_code == 200
+    assert response.json["burst"]["pipe_code"] == "C"
+    assert response.json["valves_to_close"] == ["V4"]
+
+
+def test_repair_order_is_printable_html(api):
+    client, keys = api
+    response = client.get(
+        f"/pipeline/isolation/order?network={NETWORK}&pipe=B", headers=keys["water_utility"]
+    )
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "抢修工单" in page and "V1" in page and "V2" in page and "sc1 street 1" in page
+
+
+@pytest.mark.parametrize("who", [None, "gas_utility", "natural_resources"])
+def test_others_learn_nothing_of_the_network(api, who):
+    client, keys = api
+    headers = keys[who] if who else {}
+    for method, url, body in (
+        ("post", "/pipeline/isolation", {"network": NETWORK, "pipe": "B"}),
+        ("get", f"/pipeline/isolation/order?network={NETWORK}&pipe=B", None),
+        ("get", f"/pipeline/networks/{NETWORK}/topology", None),
+    ):
+        response = getattr(client, method)(url, json=body, headers=headers)
+        assert response.status_code == 404
+        assert response.json == {
+            "code": "NotFound",
+            "description": f"no network '{NETWORK}'",
+        }
+    listed = client.get("/pipeline/networks", headers=headers).json["networks"]
+    assert listed == []
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"network": NETWORK}, "give the burst as 'pipe'"),
+        ({"network": NETWORK, "pipe": "B", "colour": 1}, "colour: Extra inputs are not permitted"),
+        ({"network": NETWORK, "point": [200, 47]}, "point must be [lon, lat] in degrees"),
+        ({"network": NETWORK, "pipe": "B", "inoperable_valves": ["V9"]}, "not valves"),
+        ({"network": NETWORK, "point": [9.0, 47.0]}, "no pipe of network"),
+        ([1, 2], "the body must be a JSON object"),
+    ],
+)
+def test_bad_input_is_a_400_with_a_message(api, body, message):
+    client, keys = api
+    response = client.post("/pipeline/isolation", json=body, headers=keys["water_utility"])
+    assert response.status_code == 400
+    assert message in response.json["description"]
+
+
+def test_unknown_pipe_is_a_404(api):
+    client, keys = api
+    response = client.post(
+        "/pipeline/isolation",
+        json={"network": NETWORK, "pipe": "ZZ"},
+        headers=keys["water_utility"],
+    )
+    assert response.status_code == 404
+    assert response.json["description"] == f"no pipe 'ZZ' in network '{NETWORK}'"
+
+
+def test_graph_is_built_once_and_rebuilt_after_a_change(api, sketch):
+    client, keys = api
+    cache = client.application.blueprints["pipeline"].network_cache
+    client.post(
+        "/pipeline/isolation", json={"network": NETWORK, "pipe": "B"}, headers=keys["water_utility"]
+    )
+    builds = cache.builds
+    client.post(
+        "/pipeline/isolation", json={"network": NETWORK, "pipe": "C"}, headers=keys["water_utility"]
+    )
+    assert cache.builds == builds
+    _, engine = sketch
+    registry = client.application.extensions["geoplatform"].registry
+    with transaction(engine) as conn:
+        record_change(conn, registry.get("pipeline.water_points"))
+    client.post(
+        "/pipeline/isolation", json={"network": NETWORK, "pipe": "C"}, headers=keys["water_utility"]
+    )
+    assert cache.builds == builds + 1
