@@ -1,0 +1,86 @@
+"""The topology check on a network drawn with one fault of each kind it must report."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from geoplatform.db import make_engine, transaction
+from layers.pipeline.network import load_network
+from layers.pipeline.topology import check_topology
+from tests.layers.pipeline.test_isolation import _INSERT_PIPE, _INSERT_POINT, _point, _wkt
+
+NETWORK = "test_water"  # the helpers of test_isolation write into this network code
+PIPES = {
+    "P1": [(0, 0), (100, 0)],
+    "P2": [(100, 0), (200, 0)],
+    # Crosses P2 without a junction, and is connected to nothing.
+    "P3": [(150, -50), (150, 50)],
+    # P1 drawn again the other way round.
+    "P4": [(100, 0), (0, 0)],
+    # Shorter than the snapping tolerance.
+    "P5": [(300, 300), (300, 300.1)],
+}
+
+
+@pytest.fixture(scope="module")
+def report(make_database):
+    engine = make_engine(make_database("topology"))
+    with transaction(engine) as conn:
+        conn.execute(
+            text(
+                "INSERT INTO pipeline.networks (code, utility, name_zh, name_en, source) "
+                "VALUES (:code, 'JS', '拓扑测试', 'Topology test', 'drawn by hand')"
+            ),
+            {"code": NETWORK},
+        )
+        for code, coords in PIPES.items():
+            conn.execute(
+                text(_INSERT_PIPE),
+                {
+                    "network": NETWORK,
+                    "code": code,
+                    "role": "main",
+                    "length": 1.0,
+                    "wkt": _wkt(coords),
+                },
+            )
+        conn.execute(text(_INSERT_POINT), _point("S", "source", (0, 0), source_kind="plant"))
+        conn.execute(text(_INSERT_POINT), _point("Voff", "valve", (500, 500), normal_state="open"))
+    with engine.connect() as conn:
+        yield check_topology(conn, load_network(conn, NETWORK))
+    engine.dispose()
+
+
+def test_counts(report):
+    assert report["counts"] == {
+        "pipes": 5,
+        "points": 2,
+        "nodes": 6,
+        "components": 3,
+        "unreachable_components": 2,
+        "unreachable_pipes": 2,
+        "dangling_ends": 3,
+        "crossings_without_junction": 1,
+        "duplicates": 1,
+        "zero_length": 1,
+        "points_off_network": 1,
+    }
+
+
+def test_components_largest_first_with_their_sources(report):
+    assert [(c["pipes"], c["sources"], c["sample_pipes"]) for c in report["components"]] == [
+        (3, ["S"], ["P1", "P2", "P4"]),
+        (1, [], ["P3"]),
+        (1, [], ["P5"]),
+    ]
+
+
+def test_faults_are_named(report):
+    assert sorted(e["pipe"] for e in report["dangling_ends"]) == ["P2", "P3", "P3"]
+    assert [c["pipes"] for c in report["crossings_without_junction"]] == [["P2", "P3"]]
+    lon, lat = report["crossings_without_junction"][0]["location"]
+    assert 9.4 < lon < 9.6 and 47.1 < lat < 47.2
+    assert [d["pipes"] for d in report["duplicates"]] == [["P1", "P4"]]
+    assert report["zero_length"] == ["P5"]
+    assert report["points_off_network"] == ["Voff"]
