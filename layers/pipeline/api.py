@@ -10,20 +10,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from flask import Blueprint, jsonify, make_response, render_template, request
+from flask import Blueprint, Response, jsonify, make_response, render_template, request
 from pyproj import Transformer
 from sqlalchemy import text
 
-from geoplatform.auth import can_read, current_principal
-from geoplatform.errors import InvalidParameter, NotFound
+from geoplatform.auth import ADMIN, EDITOR, can_read, current_principal
+from geoplatform.db import transaction
+from geoplatform.errors import Forbidden, InvalidParameter, NotFound
 from geoplatform.features.openapi import operation
+from geoplatform.site.maplibre import find_maplibre
+from layers.pipeline.clearance import check_clearances
 from layers.pipeline.graphs import NetworkCache
 from layers.pipeline.isolation import isolate_burst
+from layers.pipeline.maintenance import (
+    MaintenanceInput,
+    add_record,
+    records_for,
+    replacement_warnings,
+)
 from layers.pipeline.network import Network
+from layers.pipeline.profile import pipe_profile, profile_svg
 from layers.pipeline.reports import isolation_report
-from layers.pipeline.requests import IsolationRequest, parse
+from layers.pipeline.requests import IsolationRequest, MaintenanceRequest, parse
 from layers.pipeline.topology import check_topology
-from layers.pipeline.utilities import BY_CODE
+from layers.pipeline.utilities import BY_CODE, Utility, utility_by_name_or_code
 
 if TYPE_CHECKING:
     from geoplatform.platform import Platform
@@ -49,7 +59,14 @@ _NETWORK_PARAM = {
 def make_pipeline_blueprint(platform: Platform) -> Blueprint:
     registry, engine = platform.registry, platform.engine
     graphs = NetworkCache(engine)
-    blueprint = Blueprint("pipeline", __name__, template_folder="templates")
+    maplibre = find_maplibre()
+    blueprint = Blueprint(
+        "pipeline",
+        __name__,
+        template_folder="templates",
+        static_folder="static",
+        static_url_path="/static/pipeline",
+    )
     blueprint.network_cache = graphs  # the bench and tests read its build count
 
     def may_read_utility(code: str) -> bool:
@@ -57,9 +74,15 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
         return layer_id in registry and can_read(current_principal(), registry.get(layer_id))
 
     def readable_network(code: str) -> Network:
-        if not may_read_utility(graphs.utility_of(code)):
-            raise NotFound(f"no network {code!r}")
+        readable_network_code(code)
         return graphs.get(code)
+
+    @blueprint.get("/pipeline/map")
+    @operation(
+        summary="The burst isolation map (a page; a department key logs in)", tags=["pipeline"]
+    )
+    def isolation_map():
+        return render_template("pipeline/map.html", maplibre_version=maplibre.version())
 
     @blueprint.get("/pipeline/networks")
     @operation(summary="Utility networks the caller may read", tags=["pipeline"])
@@ -102,9 +125,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
         summary="Burst isolation: valves to close, isolated pipes, customers losing supply",
         requestBody={
             "required": True,
-            "content": {
-                "application/json": {"schema": IsolationRequest.model_json_schema()}
-            },
+            "content": {"application/json": {"schema": IsolationRequest.model_json_schema()}},
         },
         tags=["pipeline"],
     )
@@ -142,6 +163,123 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
         )
         return _private(html)
 
+    @blueprint.get("/pipeline/clearances")
+    @operation(
+        summary="Clearance check (碰撞检查) between networks after GB 50289-2016",
+        parameters=[
+            {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+            for n in ("networks", "bbox", "limit", "f")
+        ],
+        tags=["pipeline"],
+    )
+    def clearances():
+        args = request.args
+        asked = [c for c in args.get("networks", "").split(",") if c]
+        for code in asked:
+            readable_network_code(code)
+        with engine.connect() as conn:
+            # Only networks the caller may read take part, on both sides of every pair.
+            codes = asked or [
+                row.code for row in conn.execute(text(_NETWORKS)) if may_read_utility(row.utility)
+            ]
+            if not codes:
+                raise NotFound("no network to check")
+            report = check_clearances(
+                conn,
+                networks=codes,
+                bbox=_bbox(args.get("bbox")),
+                limit=_positive_int(args, "limit"),
+            )
+        if args.get("f") == "geojson":
+            return _private(jsonify(report.feature_collection()))
+        return _private(jsonify(report.to_dict() | {"geojson": report.feature_collection()}))
+
+    @blueprint.get("/pipeline/networks/<network>/profile")
+    @operation(
+        summary="Longitudinal profile (纵断面) of a run of pipes, as JSON or an SVG chart",
+        parameters=[
+            _NETWORK_PARAM,
+            {"name": "pipes", "in": "query", "required": True, "schema": {"type": "string"}},
+            {"name": "f", "in": "query", "required": False, "schema": {"type": "string"}},
+        ],
+        tags=["pipeline"],
+    )
+    def profile(network: str):
+        readable_network_code(network)
+        codes = [c for c in request.args.get("pipes", "").split(",") if c]
+        with engine.connect() as conn:
+            result = pipe_profile(conn, network, codes)
+        if request.args.get("f") == "svg":
+            return _private(Response(profile_svg(result), mimetype="image/svg+xml"))
+        return _private(jsonify(result.to_dict() | {"geojson": result.feature_collection()}))
+
+    @blueprint.get("/pipeline/networks/<network>/maintenance")
+    @operation(
+        summary="Maintenance records (养护记录) of one pipe or point",
+        parameters=[
+            _NETWORK_PARAM,
+            {"name": "asset_type", "in": "query", "required": True, "schema": {"type": "string"}},
+            {"name": "asset_code", "in": "query", "required": True, "schema": {"type": "string"}},
+        ],
+        tags=["pipeline"],
+    )
+    def maintenance_records(network: str):
+        readable_network_code(network)
+        args = request.args
+        with engine.connect() as conn:
+            records = records_for(
+                conn, network, args.get("asset_type", ""), args.get("asset_code", "")
+            )
+        return _private(jsonify({"records": records}))
+
+    @blueprint.post("/pipeline/networks/<network>/maintenance")
+    @operation(
+        summary="Record maintenance of a pipe or point (the owner utility's editors)",
+        parameters=[_NETWORK_PARAM],
+        tags=["pipeline"],
+    )
+    def add_maintenance(network: str):
+        utility = readable_network_code(network)
+        caller = current_principal()
+        if caller.role not in (EDITOR, ADMIN) or caller.department != utility.department:
+            raise Forbidden(f"only editors of {utility.department} record maintenance")
+        body = parse(MaintenanceRequest, request.get_json(silent=True))
+        record = MaintenanceInput(
+            network=network, department=caller.department, **body.model_dump()
+        )
+        with transaction(engine) as conn:
+            saved = add_record(conn, record)
+        return _private(jsonify(saved)), 201
+
+    @blueprint.get("/pipeline/replacement")
+    @operation(
+        summary="Pipes past or near their material's service life (更新预警), as GeoJSON",
+        parameters=[
+            {"name": n, "in": "query", "required": n == "utility", "schema": {"type": "string"}}
+            for n in ("utility", "network")
+        ],
+        tags=["pipeline"],
+    )
+    def replacement():
+        try:
+            utility = utility_by_name_or_code(request.args.get("utility", ""))
+        except ValueError as exc:
+            raise InvalidParameter(str(exc)) from None
+        if not may_read_utility(utility.code):
+            raise NotFound(f"no utility {utility.name!r}")
+        network = request.args.get("network") or None
+        if network is not None:
+            readable_network_code(network)
+        with engine.connect() as conn:
+            collection = replacement_warnings(conn, utility.name, network)
+        return _private(jsonify(collection))
+
+    def readable_network_code(code: str) -> Utility:
+        utility = BY_CODE[graphs.utility_of(code)]
+        if not may_read_utility(utility.code):
+            raise NotFound(f"no network {code!r}")
+        return utility
+
     def _isolate(body: IsolationRequest) -> dict:
         graph = readable_network(body.network)
         point = None
@@ -160,6 +298,27 @@ def _number(args, name: str) -> float:
         return float(args.get(name, ""))
     except ValueError:
         raise InvalidParameter(f"{name} must be a number") from None
+
+
+def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
+    if not value:
+        return None
+    try:
+        parts = tuple(float(part) for part in value.split(","))
+    except ValueError:
+        raise InvalidParameter("bbox must be four numbers: west,south,east,north") from None
+    if len(parts) != 4:
+        raise InvalidParameter("bbox must be four numbers: west,south,east,north")
+    return parts
+
+
+def _positive_int(args, name: str) -> int | None:
+    if args.get(name) is None:
+        return None
+    try:
+        return int(args[name])
+    except ValueError:
+        raise InvalidParameter(f"{name} must be a whole number") from None
 
 
 def _projector(srid: int) -> Transformer:

@@ -56,6 +56,9 @@ class Isolation:
     primary_valves: list[str]
     segment_edges: list[int]
     cut_off_edges: list[int]
+    # Pipes whose middle lies in the segment: the pipes the segment is made of, in the sense of
+    # WNTR's link segments (a metre of pipe between a junction and its valve is not counted).
+    segment_pipes: list[str]
     segment_nodes: list[str]
     affected_connections: list[str]  # service connection codes, segment and cut off
 
@@ -132,6 +135,13 @@ def isolate_burst(
         primary_valves=sorted(primary.boundary),
         segment_edges=sorted(walk.edges),
         cut_off_edges=sorted(cut_off.edges),
+        segment_pipes=sorted(
+            {
+                network.edge_pipe[edge]
+                for edge in walk.edges
+                if edge == network.middle_piece(network.edge_pipe[edge])
+            }
+        ),
         segment_nodes=sorted(
             code
             for node in walk.nodes
@@ -178,6 +188,12 @@ def _walk(network: Network, start_edge: int, stuck: set[str]) -> _Walk:
             if neighbour not in seen:
                 seen.add(neighbour)
                 queue.append(neighbour)
+    # A valve the walk reached from both sides (round a loop) lies inside the segment: it
+    # bounds nothing, so nobody needs to close it.
+    for node in [n for n in closed if network.valve_at[n] in boundary]:
+        if all(edge in edges for _, edge in network.adjacency[node]):
+            boundary.discard(network.valve_at[node])
+            closed.discard(node)
     return _Walk(edges, nodes, boundary, passed, closed)
 
 

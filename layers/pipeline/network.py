@@ -32,15 +32,11 @@ from shapely.geometry import LineString, Point
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from geoplatform.crs import projected_srid_for
 from geoplatform.errors import NotFound
+from layers.pipeline.measure import measuring_srid
 
 _NETWORK = """
-SELECT n.code, n.utility, n.snap_tolerance_m,
-       (SELECT projected_srid FROM platform.city WHERE id = 1) AS city_srid,
-       (SELECT ARRAY[ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)]
-          FROM (SELECT ST_Extent(p.geom) AS e FROM pipeline.pipes AS p
-                 WHERE p.network = n.code) AS extent) AS bounds
+SELECT n.code, n.utility, n.snap_tolerance_m
   FROM pipeline.networks AS n
  WHERE n.code = :network
 """
@@ -147,6 +143,9 @@ class Network:
             pipe.geometry, float(self.edge_from[edge]), float(self.edge_to[edge])
         )
 
+    def middle_piece(self, pipe_code: str) -> int:
+        return self.locate(pipe_code, self.pipes[pipe_code].length / 2)
+
     def locate(self, pipe_code: str, distance: float) -> int:
         """The piece of ``pipe_code`` holding the position ``distance`` metres along it."""
         pieces = self.pipes[pipe_code].pieces
@@ -161,7 +160,7 @@ def load_network(conn: Connection, network: str) -> Network:
     row = conn.execute(text(_NETWORK), {"network": network}).one_or_none()
     if row is None:
         raise NotFound(f"no network {network!r}")
-    srid = row.city_srid or (projected_srid_for(tuple(row.bounds)) if row.bounds else 3857)
+    srid = measuring_srid(conn)
     params = {"network": network, "srid": srid}
     pipe_rows = conn.execute(text(_PIPES), params).all()
     point_rows = conn.execute(text(_POINTS), params).all()

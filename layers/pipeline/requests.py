@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from geoplatform.errors import InvalidParameter
@@ -26,6 +28,20 @@ class IsolationRequest(BaseModel):
             if not (-180 <= lon <= 180 and -90 <= lat <= 90):
                 raise ValueError("point must be [lon, lat] in degrees")
         return self
+
+
+class MaintenanceRequest(BaseModel):
+    """A maintenance record of one pipe or point; the service checks it against the data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    asset_type: str
+    asset_code: str = Field(min_length=1, max_length=100)
+    performed_on: date
+    kind: str
+    description: str = Field(default="", max_length=4000)
+    cost_yuan: float | None = None
+    contractor: str | None = Field(default=None, max_length=200)
 
 
 def parse(model: type[BaseModel], document: object) -> BaseModel:

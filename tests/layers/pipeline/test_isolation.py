@@ -212,6 +212,9 @@ def api(sketch):
             keys[department] = {
                 "Authorization": f"Bearer {create_key(conn, department, 'viewer')[1]}"
             }
+        keys["water_editor"] = {
+            "Authorization": f"Bearer {create_key(conn, 'water_utility', 'editor')[1]}"
+        }
     yield app.test_client(), keys
     app.blueprints["tiles"].tile_service.close()
     app.extensions["geoplatform"].engine.dispose()
@@ -333,3 +336,51 @@ def test_graph_is_built_once_and_rebuilt_after_a_change(api, sketch):
         "/pipeline/isolation", json={"network": NETWORK, "pipe": "C"}, headers=keys["water_utility"]
     )
     assert cache.builds == builds + 1
+
+
+def test_profile_over_http(api):
+    client, keys = api
+    url = f"/pipeline/networks/{NETWORK}/profile?pipes=A,B,C"
+    response = client.get(url, headers=keys["water_utility"])
+    assert response.status_code == 200, response.json
+    assert response.json["length_m"] == pytest.approx(300.0, abs=0.01)
+    svg = client.get(url + "&f=svg", headers=keys["water_utility"])
+    assert svg.mimetype == "image/svg+xml" and b"<svg" in svg.data
+    broken = client.get(
+        f"/pipeline/networks/{NETWORK}/profile?pipes=A,C", headers=keys["water_utility"]
+    )
+    assert broken.status_code == 400
+    assert "pipes A and C do not meet" in broken.json["description"]
+    assert client.get(url, headers=keys["gas_utility"]).status_code == 404
+
+
+def test_maintenance_over_http(api):
+    client, keys = api
+    url = f"/pipeline/networks/{NETWORK}/maintenance"
+    record = {
+        "asset_type": "pipe",
+        "asset_code": "B",
+        "performed_on": "2026-11-01",
+        "kind": "repair",
+    }
+    assert client.post(url, json=record, headers=keys["water_utility"]).status_code == 403
+    assert client.post(url, json=record, headers=keys["emergency_management"]).status_code == 403
+    assert client.post(url, json=record, headers=keys["gas_utility"]).status_code == 404
+    created = client.post(url, json=record, headers=keys["water_editor"])
+    assert created.status_code == 201, created.json
+    bad = client.post(url, json=record | {"kind": "painting"}, headers=keys["water_editor"])
+    assert bad.status_code == 400 and "kind must be one of" in bad.json["description"]
+    listed = client.get(url + "?asset_type=pipe&asset_code=B", headers=keys["water_utility"])
+    assert [r["kind"] for r in listed.json["records"]] == ["repair"]
+
+
+def test_clearances_and_replacement_need_a_reader(api):
+    client, keys = api
+    assert client.get("/pipeline/clearances", headers=keys["water_utility"]).status_code == 200
+    assert client.get("/pipeline/clearances").status_code == 404
+    assert client.get(f"/pipeline/clearances?networks={NETWORK}").status_code == 404
+    water = client.get("/pipeline/replacement?utility=water", headers=keys["water_utility"])
+    assert water.status_code == 200 and water.json["type"] == "FeatureCollection"
+    assert client.get("/pipeline/replacement?utility=water").status_code == 404
+    unknown = client.get("/pipeline/replacement?utility=sewage", headers=keys["water_utility"])
+    assert unknown.status_code == 400
