@@ -16,6 +16,7 @@ setup: system venv node
 	scripts/with-db.sh $(BIN)/geoplatform db upgrade
 	scripts/with-db.sh $(BIN)/geoplatform load-osm $(OSM)
 	scripts/with-db.sh $(BIN)/geoplatform build-density-raster
+	scripts/with-db.sh $(BIN)/geoplatform pipeline load-demo
 
 test: system venv node
 	scripts/with-db.sh $(BIN)/pytest $(PYTEST_ARGS)

@@ -39,7 +39,7 @@ class Settings(BaseSettings):
         description="Redis URL for the shared tile cache and live fan-out.",
     )
     modules: Annotated[list[str], NoDecode] = Field(
-        ["base"],
+        ["base", "pipeline"],
         description="Thematic modules to enable, as names of packages under layers/ (JSON list "
         "or comma-separated).",
     )

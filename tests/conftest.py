@@ -14,6 +14,7 @@ from geoplatform.app import create_app
 from geoplatform.config import DEFAULT_DATABASE_URL, DEFAULT_OSM_PATH, Settings, load_settings
 from geoplatform.db import drop_database, ensure_database, make_engine
 from layers.base.load import LoadSummary, load_osm
+from layers.pipeline.load import DemoSummary, load_demo_networks
 
 DEMO_OSM = DEFAULT_OSM_PATH
 
@@ -63,6 +64,12 @@ def demo_engine(demo_settings, demo_load) -> Iterator[Engine]:
     engine = make_engine(demo_settings)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_pipeline(demo_engine) -> DemoSummary:
+    """The demo water and gas networks (seed 7) generated once on the session's demo database."""
+    return load_demo_networks(demo_engine)
 
 
 @pytest.fixture(scope="session")

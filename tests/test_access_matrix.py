@@ -40,11 +40,13 @@ from geoplatform.layer_state import record_change
 from geoplatform.modules import build_registry, load_modules
 from geoplatform.registry import INTERNAL, PUBLIC, Layer
 from layers.base.load import load_osm
+from layers.pipeline.layers import PIPELINE_LAYERS
+from layers.pipeline.load import load_demo_networks
 from tests.conftest import DEMO_OSM
 from tests.fixtures import editable
 from tileserver.raster import RasterCatalogue, import_raster
 
-MODULES = ["base", "tests.fixtures.internal", "tests.fixtures.editable"]
+MODULES = ["base", "pipeline", "tests.fixtures.internal", "tests.fixtures.editable"]
 _COLLECTED = load_settings(modules=MODULES)
 # The registry the app builds (``create_platform`` does exactly this), known at collection time
 # so that every case is named; ``test_the_matrix_covers_the_apps_registry`` checks it is the app's.
@@ -80,6 +82,8 @@ CALLERS = (
     Caller("emergency_editor", "emergency_management", "editor"),
     # An administrator who may not read the water utility's layers: admin is no skeleton key.
     Caller("gas_admin", "gas_utility", "admin"),
+    # The land department reads internal layers but no utility's network.
+    Caller("land_viewer", "natural_resources", "viewer"),
 )
 CALLER = {caller.name: caller for caller in CALLERS}
 
@@ -333,6 +337,24 @@ RASTER_ACCESS = {
 _RASTER_ORIGIN = (538_000.0, 5_222_000.0)
 _to_lonlat = Transformer.from_crs(32632, 4326, always_xy=True)
 
+# The demo generator builds water and gas; one old pipe and one valve for each other utility
+# near Vaduz give every pipeline layer (their replacement layers too) a feature to ask for.
+_SEED_OTHER_UTILITIES = [
+    statement
+    for code, name in (("PS", "drainage"), ("RL", "heat"), ("DL", "power"), ("TX", "telecom"))
+    for statement in (
+        f"""INSERT INTO pipeline.networks (code, utility, name_zh, name_en, source)
+            VALUES ('matrix_{name}', '{code}', '{name}', '{name}', 'access matrix')""",
+        f"""INSERT INTO pipeline.pipes (network, code, utility, material, install_year,
+                                        length_m, geom)
+            VALUES ('matrix_{name}', 'P1', '{code}', 'ZT', 1950, 100,
+                    ST_GeomFromText('LINESTRING(9.5200 47.1400, 9.5212 47.1405)', 4490))""",
+        f"""INSERT INTO pipeline.points (network, code, utility, kind, pipe_code, geom)
+            VALUES ('matrix_{name}', 'V1', '{code}', 'valve', 'P1',
+                    ST_GeomFromText('POINT(9.5206 47.14025)', 4490))""",
+    )
+]
+
 
 def _write_rasters(data_dir, sources) -> None:
     path = sources / "matrix.tif"
@@ -389,11 +411,14 @@ def matrix(make_database, tmp_path_factory) -> Iterator[Matrix]:
     )
     engine = make_engine(settings)
     load_osm(engine, settings, DEMO_OSM)
+    load_demo_networks(engine)
     editable.create_tables(engine)
     with transaction(engine) as conn:
         for statement in _SEED:
             conn.execute(text(statement))
-        for layer in editable.MODULE.layers:
+        for statement in _SEED_OTHER_UTILITIES:
+            conn.execute(text(statement))
+        for layer in (*editable.MODULE.layers, *PIPELINE_LAYERS):
             record_change(conn, layer)
         keys = {
             caller.name: create_key(conn, caller.department, caller.role, "access matrix")[1]

@@ -189,7 +189,7 @@ def test_cli_refuses_unknown_department_and_role_and_changes_nothing(cli_setting
         before = len(list_keys(conn))
     unknown = run_cli(cli_settings, "create-key", "--department", "tax", "--role", "viewer")
     assert unknown.exit_code == 2
-    assert "unknown department 'tax'; departments: emergency_management" in unknown.stderr
+    assert "unknown department 'tax'; departments: drainage_utility, emergency" in unknown.stderr
     bad_role = run_cli(cli_settings, "create-key", "--department", "gas_utility", "--role", "root")
     assert bad_role.exit_code == 2 and "'root' is not one of" in bad_role.stderr
     with engine.connect() as conn:

@@ -12,7 +12,7 @@ def test_defaults(monkeypatch):
     settings = load_settings()
     assert settings.database_url == DEFAULT_DATABASE_URL
     assert settings.sqlalchemy_url.startswith("postgresql+psycopg://")
-    assert settings.modules == ["base"]
+    assert settings.modules == ["base", "pipeline"]
 
 
 def test_environment_is_read(monkeypatch):

@@ -35,6 +35,7 @@ from geoplatform.errors import InvalidParameter
 from geoplatform.layer_state import record_change
 from layers.pipeline import models
 from layers.pipeline.layers import PIPELINE_LAYERS
+from layers.pipeline.maintenance import refresh_service_lives
 from layers.pipeline.utilities import Utility, utility_by_name_or_code
 
 NETWORK_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -514,6 +515,8 @@ def _insert_points(conn: Connection, rows: list[dict]) -> None:
 
 
 def _record_changes(conn: Connection, utility_code: str) -> None:
+    # The replacement layers join the service lives of data/pipe_service_lives.csv.
+    refresh_service_lives(conn)
     utility = utility_by_name_or_code(utility_code)
     for layer in PIPELINE_LAYERS:
         if layer.id.startswith(f"pipeline.{utility.name}_"):

@@ -204,32 +204,27 @@ class _CutOff:
 
 
 def _cut_off_edges(network: Network, walk: _Walk) -> _CutOff:
-    """Pieces outside the segment left without any source once the segment is shut."""
-    blocked_nodes = set(walk.closed) | {
-        node
-        for node, code in network.valve_at.items()
-        if network.points[code].normal_state == "closed"
-    }
-    blocked_nodes |= walk.nodes
+    """Pieces outside the segment that a source fed before the closure and none feeds after.
+
+    Parts no source reaches even in normal operation are not the burst's doing: the topology
+    check reports them.
+    """
+    blocked_nodes = set(walk.closed) | network.normally_closed_nodes() | walk.nodes
     blocked = np.zeros(network.node_count, dtype=bool)
     blocked[list(blocked_nodes)] = True
     keep = ~(blocked[network.edge_u] | blocked[network.edge_v])
-    labels = network.components(keep)
-    sources = [n for n in network.source_nodes() if not blocked[n]]
-    fed = np.isin(labels, labels[sources]) if sources else np.zeros(len(labels), dtype=bool)
-    # Nodes with at least one kept piece, not fed, not in the segment: cut off.
+    fed = network.fed_nodes(keep, blocked)
+    lost = network.normally_fed() & ~fed
+    # Nodes with at least one kept piece, fed before and not now, not in the segment.
     touched = np.zeros(network.node_count, dtype=bool)
     touched[network.edge_u[keep]] = True
     touched[network.edge_v[keep]] = True
-    cut_nodes = np.flatnonzero(touched & ~fed & ~blocked)
-    cut = keep & ~fed[network.edge_u]
-    # The stub between a closed valve and an unfed node outside the segment is cut off too.
+    cut_nodes = np.flatnonzero(touched & lost & ~blocked)
+    cut = keep & lost[network.edge_u]
+    # The stub between a closed valve and a node that lost its supply is cut off too.
     in_segment = np.zeros(len(keep), dtype=bool)
     in_segment[list(walk.edges)] = True
     stub = ~keep & ~in_segment
-    u_open = ~blocked[network.edge_u]
-    v_open = ~blocked[network.edge_v]
-    cut |= stub & u_open & ~fed[network.edge_u]
-    cut |= stub & v_open & ~fed[network.edge_v]
-    cut_edges = np.flatnonzero(cut)
-    return _CutOff(set(cut_edges.tolist()), set(cut_nodes.tolist()))
+    cut |= stub & ~blocked[network.edge_u] & lost[network.edge_u]
+    cut |= stub & ~blocked[network.edge_v] & lost[network.edge_v]
+    return _CutOff(set(np.flatnonzero(cut).tolist()), set(cut_nodes.tolist()))

@@ -113,6 +113,7 @@ class Network:
     unattached: list[str] = field(default_factory=list)  # points off the network
     pipe_tree: shapely.STRtree | None = None
     pipe_order: list[str] = field(default_factory=list)  # pipe codes in pipe_tree's order
+    _normally_fed: np.ndarray | None = field(default=None, repr=False)
 
     def nearest_pipe(self, xy: tuple[float, float], max_distance: float) -> PipeInfo | None:
         if self.pipe_tree is None or not self.pipe_order:
@@ -136,6 +137,35 @@ class Network:
             (np.ones(len(u), dtype=np.int8), (u, v)), shape=(self.node_count, self.node_count)
         )
         return connected_components(matrix, directed=False)[1]
+
+    def normally_closed_nodes(self) -> set[int]:
+        """Valve nodes closed in normal operation (zone boundaries)."""
+        return {
+            node
+            for node, code in self.valve_at.items()
+            if self.points[code].normal_state == "closed"
+        }
+
+    def fed_nodes(self, keep_edges: np.ndarray, blocked: np.ndarray) -> np.ndarray:
+        """Per node: whether a source not blocked reaches it over the pieces kept."""
+        labels = self.components(keep_edges)
+        sources = [n for n in self.source_nodes() if not blocked[n]]
+        if not sources:
+            return np.zeros(self.node_count, dtype=bool)
+        return np.isin(labels, labels[sources]) & ~blocked
+
+    def normally_fed(self) -> np.ndarray:
+        """Per node: whether a source reaches it in normal operation; computed once per graph."""
+        if self._normally_fed is None:
+            blocked = np.zeros(self.node_count, dtype=bool)
+            blocked[list(self.normally_closed_nodes())] = True
+            keep = ~(blocked[self.edge_u] | blocked[self.edge_v])
+            fed = self.fed_nodes(keep, blocked)
+            # A closed valve node itself is part of the fed network when either side is fed.
+            for node in np.flatnonzero(blocked):
+                fed[node] = any(fed[n] for n, _ in self.adjacency[node])
+            self._normally_fed = fed
+        return self._normally_fed
 
     def piece_geometry(self, edge: int) -> LineString:
         pipe = self.pipes[self.edge_pipe[edge]]

@@ -38,6 +38,8 @@ PIPES = {
     "Sv1": [(150, 0), (150, -20)],
     "Sv2": [(250, 0), (250, -20)],
     "Sv3": [(150, 100), (150, 120)],
+    # Fed by nothing even in normal operation: never the burst's doing.
+    "Island": [(0, 200), (50, 200)],
 }
 VALVES = {
     "V1": ("B", (103, 0), "open"),
@@ -47,7 +49,12 @@ VALVES = {
     "V5": ("E", (200, 3), "open"),
     "V6": ("F", (197, 100), "closed"),
 }
-CONNECTIONS = {"sc1": ((150, -20), 4), "sc2": ((250, -20), 2), "sc3": ((150, 120), 1)}
+CONNECTIONS = {
+    "sc1": ((150, -20), 4),
+    "sc2": ((250, -20), 2),
+    "sc3": ((150, 120), 1),
+    "sc9": ((50, 200), 9),
+}
 
 _INSERT_PIPE = """
 INSERT INTO pipeline.pipes (network, code, utility, role, diameter_mm, length_m, geom)
@@ -136,9 +143,9 @@ def _pipes(network, edges) -> set[str]:
 
 
 def test_graph_from_geometry(network):
-    # 9 pipes; tees split B, C, F; valves split B twice, C, D, E, F.
-    assert len(network.pipes) == 9
-    assert len(network.edge_u) == 9 + 3 + 6
+    # 10 pipes; tees split B, C, F; valves split B twice, C, D, E, F.
+    assert len(network.pipes) == 10
+    assert len(network.edge_u) == 10 + 3 + 6
     assert sorted(network.valve_at.values()) == sorted(VALVES)
     assert network.unattached == []
 
@@ -166,7 +173,9 @@ def test_burst_on_the_source_main_cuts_everything_off(network):
     result = isolate_burst(network, pipe_code="A")
     assert result.valves_to_close == ["V1", "V3"]
     assert result.segment_nodes == ["S"]
+    # sc9 on the island had no supply before the burst either.
     assert result.affected_connections == ["sc1", "sc2", "sc3"]
+    assert "Island" not in _pipes(network, result.cut_off_edges)
 
 
 def test_closed_boundary_valve_is_not_on_the_list(network):

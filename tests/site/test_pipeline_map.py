@@ -1,0 +1,51 @@
+"""The burst isolation map in a real browser: a water utility key logs in, a burst on a demo
+main is isolated and drawn on the map, the side panel lists the valves the API names."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from geoplatform.db import transaction
+from geoplatform.keys import create_key
+from tests.site.conftest import ARTIFACTS
+
+_A_LONG_MAIN = """
+SELECT code FROM pipeline.pipes
+ WHERE network = 'demo_water' AND role = 'main'
+ ORDER BY length_m DESC, code
+ LIMIT 1
+"""
+
+
+@pytest.fixture
+def water_key(demo_engine, demo_pipeline) -> str:
+    with transaction(demo_engine) as conn:
+        return create_key(conn, "water_utility", "viewer", "isolation map test")[1]
+
+
+def test_isolation_is_drawn_on_the_map(session, demo_engine, water_key, client):
+    with demo_engine.connect() as conn:
+        pipe = conn.execute(text(_A_LONG_MAIN)).scalar_one()
+    expected = client.post(
+        "/pipeline/isolation",
+        json={"network": "demo_water", "pipe": pipe},
+        headers={"X-API-Key": water_key},
+    ).json
+    page = session.page
+    page.goto(f"{session.base_url}/pipeline/map?network=demo_water&pipe={pipe}")
+    page.fill("#key", water_key)
+    page.click("#login button")
+    page.wait_for_function(f"document.body.dataset.drawn === {pipe!r}", timeout=30_000)
+    listed = page.locator("#valves li").all_inner_texts()
+    assert listed == expected["valves_to_close"] and listed
+    drawn = page.evaluate(
+        "window.__map.querySourceFeatures('isolation').filter("
+        "f => f.properties.kind === 'valve').length"
+    )
+    assert drawn >= len(expected["valves_to_close"])
+    assert session.errors == []
+    assert all(url.startswith(session.base_url) for url in session.requests)
+    ARTIFACTS.mkdir(exist_ok=True)
+    session.screenshot("pipeline-isolation")
+    assert (ARTIFACTS / "pipeline-isolation.png").stat().st_size > 10_000
