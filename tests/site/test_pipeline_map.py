@@ -10,10 +10,11 @@ from geoplatform.db import transaction
 from geoplatform.keys import create_key
 from tests.site.conftest import ARTIFACTS
 
-_A_LONG_MAIN = """
+# A main in the centre of Vaduz, where a burst leaves customers without water.
+_A_MAIN_IN_VADUZ = """
 SELECT code FROM pipeline.pipes
- WHERE network = 'demo_water' AND role = 'main'
- ORDER BY length_m DESC, code
+ WHERE network = 'demo_water' AND role = 'main' AND length_m > 80
+ ORDER BY geom <-> ST_SetSRID(ST_MakePoint(9.5215, 47.1395), 4490), code
  LIMIT 1
 """
 
@@ -26,7 +27,7 @@ def water_key(demo_engine, demo_pipeline) -> str:
 
 def test_isolation_is_drawn_on_the_map(session, demo_engine, water_key, client):
     with demo_engine.connect() as conn:
-        pipe = conn.execute(text(_A_LONG_MAIN)).scalar_one()
+        pipe = conn.execute(text(_A_MAIN_IN_VADUZ)).scalar_one()
     expected = client.post(
         "/pipeline/isolation",
         json={"network": "demo_water", "pipe": pipe},
@@ -39,6 +40,7 @@ def test_isolation_is_drawn_on_the_map(session, demo_engine, water_key, client):
     page.wait_for_function(f"document.body.dataset.drawn === {pipe!r}", timeout=30_000)
     listed = page.locator("#valves li").all_inner_texts()
     assert listed == expected["valves_to_close"] and listed
+    assert expected["summary"]["customers"] > 0
     drawn = page.evaluate(
         "window.__map.querySourceFeatures('isolation').filter("
         "f => f.properties.kind === 'valve').length"
