@@ -517,6 +517,8 @@ def _insert_points(conn: Connection, rows: list[dict]) -> None:
 def _record_changes(conn: Connection, utility_code: str) -> None:
     # The replacement layers join the service lives of data/pipe_service_lives.csv.
     refresh_service_lives(conn)
+    # Fresh statistics, or the planner misjudges per-network queries (topology, clearances).
+    conn.execute(text("ANALYZE pipeline.pipes, pipeline.points"))
     utility = utility_by_name_or_code(utility_code)
     for layer in PIPELINE_LAYERS:
         if layer.id.startswith(f"pipeline.{utility.name}_"):
