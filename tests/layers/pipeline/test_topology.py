@@ -20,6 +20,8 @@ PIPES = {
     "P4": [(100, 0), (0, 0)],
     # Shorter than the snapping tolerance.
     "P5": [(300, 300), (300, 300.1)],
+    # A service line ending 5 cm past the main it is tapped on: a tee, not a crossing.
+    "P6": [(50, -10), (50, 0.05)],
 }
 
 
@@ -54,13 +56,13 @@ def report(make_database):
 
 def test_counts(report):
     assert report["counts"] == {
-        "pipes": 5,
+        "pipes": 6,
         "points": 2,
-        "nodes": 6,
+        "nodes": 8,
         "components": 3,
         "unreachable_components": 2,
         "unreachable_pipes": 2,
-        "dangling_ends": 3,
+        "dangling_ends": 4,
         "crossings_without_junction": 1,
         "duplicates": 1,
         "zero_length": 1,
@@ -70,14 +72,14 @@ def test_counts(report):
 
 def test_components_largest_first_with_their_sources(report):
     assert [(c["pipes"], c["sources"], c["sample_pipes"]) for c in report["components"]] == [
-        (3, ["S"], ["P1", "P2", "P4"]),
+        (4, ["S"], ["P1", "P2", "P4", "P6"]),
         (1, [], ["P3"]),
         (1, [], ["P5"]),
     ]
 
 
 def test_faults_are_named(report):
-    assert sorted(e["pipe"] for e in report["dangling_ends"]) == ["P2", "P3", "P3"]
+    assert sorted(e["pipe"] for e in report["dangling_ends"]) == ["P2", "P3", "P3", "P6"]
     assert [c["pipes"] for c in report["crossings_without_junction"]] == [["P2", "P3"]]
     lon, lat = report["crossings_without_junction"][0]["location"]
     assert 9.4 < lon < 9.6 and 47.1 < lat < 47.2
