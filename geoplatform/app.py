@@ -22,6 +22,7 @@ from geoplatform.platform import create_platform
 from geoplatform.ratelimit import install_rate_limits
 from geoplatform.search.api import make_search_blueprint
 from geoplatform.site import make_site_blueprint
+from geoplatform.whoami import make_whoami_blueprint
 
 
 def create_app(settings: Settings | None = None, *, validate: bool = True) -> Flask:
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, *, validate: bool = True) -> Fl
     app.register_blueprint(make_edit_blueprint(platform, current_principal))
     app.register_blueprint(make_search_blueprint(platform, current_principal))
     app.register_blueprint(make_maps_blueprint(platform))
+    app.register_blueprint(make_whoami_blueprint(platform.engine, current_principal))
     app.register_blueprint(make_openapi_blueprint(TITLE, _version()))
     for module in platform.modules:
         for blueprint in module.blueprints:

@@ -1,10 +1,13 @@
-"""HTTP of saved maps: list, create, read, replace, delete, their MapLibre style and a viewer.
+"""HTTP of saved maps: list, create, read, replace, delete, their MapLibre style and a viewer,
+and the style an unsaved map would have (the studio's preview).
 
 Who may do what: anyone reads public maps; any department's key also reads internal maps (an
 internal map is 404 to anonymous callers, as if it did not exist); editors and admins create
 maps for their own department and change or delete their department's maps (403 for other
 departments), with If-Match naming the map's version (428 without, 412 when stale). Within a
-map, only the layers the caller may read are shown, in its JSON and in its style.
+map, only the layers the caller may read are shown, in its JSON and in its style. A preview is
+checked as a saved map is (a layer the caller may not read is refused as unknown), so anyone may
+ask for one: it shows nothing the caller could not read anyway.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from geoplatform.errors import (
 from geoplatform.features.etag import parse_if_match
 from geoplatform.features.openapi import operation
 from geoplatform.maps import store
-from geoplatform.maps.spec import SavedMapBody, parse_map_body
+from geoplatform.maps.spec import MapSpec, SavedMapBody, parse_map_body, parse_preview_body
 from geoplatform.maps.store import SavedMap
 from geoplatform.maps.style import BASE_MODULE, build_map_style, check_spec_layers
 from geoplatform.registry import Layer, Registry
@@ -131,18 +134,25 @@ def make_maps_blueprint(platform: Platform) -> Blueprint:
     @operation(summary="The MapLibre style of a saved map", parameters=[_SLUG], tags=["maps"])
     def map_style(slug: str):
         saved = visible_map(slug)
+        style = _style(registry, current_principal(), saved.title, saved.spec)
+        return _per_caller(allow_any_origin(jsonify(style)))
+
+    @blueprint.post("/maps/preview/style.json")
+    @operation(
+        summary="The MapLibre style a map would have, without saving it (the studio's preview)",
+        description="The body is `title` (optional) and `spec` as in POST /maps, checked the "
+        "same way: every layer readable by the caller, every filter drawable.",
+        responses={
+            "200": {"description": "the style", "content": {"application/json": {}}},
+            "400": {"$ref": "#/components/responses/InvalidParameter"},
+        },
+        tags=["maps"],
+    )
+    def preview_style():
         caller = current_principal()
-        drawn = [
-            (index, item, registry.get(item.layer))
-            for index, item in enumerate(saved.spec.layers)
-            if _readable(registry, caller, item.layer)
-        ]
-        base = [
-            layer for layer in registry if layer.module == BASE_MODULE and can_read(caller, layer)
-        ]
-        style = build_map_style(saved.title, saved.spec, drawn, base, request.host_url)
-        response = jsonify(style)
-        return _per_caller(allow_any_origin(response))
+        body = parse_preview_body(request.get_json(silent=True))
+        check_spec_layers(body.spec, lambda layer_id: _readable(registry, caller, layer_id))
+        return _per_caller(jsonify(_style(registry, caller, body.title, body.spec)))
 
     @blueprint.get("/m/<slug>")
     @operation(summary="A saved map as a full page", parameters=[_SLUG], tags=["maps"])
@@ -175,6 +185,17 @@ def _readable(registry: Registry, caller: Principal, layer_id: str) -> Layer | N
     if layer_id in registry and can_read(caller, registry.get(layer_id)):
         return registry.get(layer_id)
     return None
+
+
+def _style(registry: Registry, caller: Principal, title: str, spec: MapSpec) -> dict:
+    """The style of ``spec`` as the caller sees it: the layers and base map it may read."""
+    drawn = [
+        (index, item, registry.get(item.layer))
+        for index, item in enumerate(spec.layers)
+        if _readable(registry, caller, item.layer)
+    ]
+    base = [layer for layer in registry if layer.module == BASE_MODULE and can_read(caller, layer)]
+    return build_map_style(title, spec, drawn, base, request.host_url)
 
 
 def _required_version() -> int:

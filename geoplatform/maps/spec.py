@@ -7,7 +7,7 @@ layers exist and whether a filter can be drawn is checked against the registry i
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -16,6 +16,7 @@ from geoplatform.errors import InvalidParameter
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 HEX_COLOUR_PATTERN = r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$"
 Zoom = Annotated[float, Field(ge=0, le=24)]
+_Body = TypeVar("_Body", bound=BaseModel)
 
 
 class _Strict(BaseModel):
@@ -63,10 +64,26 @@ class SavedMapBody(_Strict):
     spec: MapSpec
 
 
+class PreviewBody(_Strict):
+    """The body of POST /maps/preview/style.json: what a map body needs to be drawn."""
+
+    title: str = Field(default="", max_length=200)
+    spec: MapSpec
+
+
 def parse_map_body(document: object) -> SavedMapBody:
     """The body as a SavedMapBody, or a 400 naming each field that is wrong."""
+    return _parse(SavedMapBody, document)
+
+
+def parse_preview_body(document: object) -> PreviewBody:
+    """The body as a PreviewBody, or a 400 naming each field as ``parse_map_body`` does."""
+    return _parse(PreviewBody, document)
+
+
+def _parse(model: type[_Body], document: object) -> _Body:
     try:
-        return SavedMapBody.model_validate(document)
+        return model.model_validate(document)
     except ValidationError as exc:
         raise InvalidParameter("; ".join(_message(e) for e in exc.errors())) from None
 

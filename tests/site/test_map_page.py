@@ -80,8 +80,19 @@ def test_clicking_a_building_shows_its_attributes(session, demo_engine):
     popup = session.page.locator(".maplibregl-popup-content")
     popup.wait_for()
     assert "建筑物" in popup.inner_text()
-    popup.locator("th", has_text="osm_id").wait_for()
+    # The full feature (its OSM id is not in the tiles) names each attribute by its title.
+    popup.locator("th", has_text="OSM 编号").wait_for()
+    names = popup.locator("th").all_inner_texts()
+    assert {"层数", "层数来源", "用途"} <= set(names), names
+    assert not {"levels", "levels_source", "osm_id"} & set(names), names
     session.screenshot("building-popup")
+
+    session.page.click("[data-language=en]")
+    assert "Buildings" in popup.inner_text()
+    names = popup.locator("th").all_inner_texts()
+    assert {"Levels", "Levels source", "Use"} <= set(names), names
+    # "OSM 编号" has no English part: the attribute's own name stands in for it.
+    assert "osm_id" in names and "levels_source" not in names
     assert session.errors == []
 
 

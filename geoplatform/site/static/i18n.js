@@ -44,6 +44,24 @@ export function layerTitle(collection) {
   return language === "en" ? collection.title_en || collection.title : collection.title;
 }
 
+const HAN = /\p{Script=Han}/u;
+
+/**
+ * A declared "中文 English" title in the current language, e.g. "层数来源 Levels source": the
+ * Chinese part runs up to the first word without Han characters after one with them, the English
+ * part is the rest ("状态 Status (0 在用, 1 废弃)" is "状态" and "Status (0 在用, 1 废弃)").
+ * A part that is missing ("OSM 编号" has no English) gives `fallback`.
+ */
+export function titlePart(title, fallback) {
+  const words = title.split(" ");
+  const first = words.findIndex((word) => HAN.test(word));
+  if (first === -1) return title || fallback;
+  const cut = words.findIndex((word, i) => i > first && !HAN.test(word));
+  const zh = words.slice(0, cut === -1 ? undefined : cut).join(" ");
+  const en = cut === -1 ? "" : words.slice(cut).join(" ");
+  return (language === "en" ? en : zh) || fallback;
+}
+
 export function onLanguageChange(listener) {
   listeners.push(listener);
 }

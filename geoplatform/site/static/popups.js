@@ -1,24 +1,32 @@
 // Popups: a clicked feature's public attributes, and what lies at a right-clicked point.
 import { Popup } from "maplibre-gl";
-import { t } from "./i18n.js";
+import { onLanguageChange, t, titlePart } from "./i18n.js";
+
+// layer id -> Promise of {property name: its declared "中文 English" title}, asked once per layer.
+const propertyTitles = new Map();
+// The open popup and how to draw its content, redrawn when the language changes.
+let current;
 
 /** Click: the top rendered feature of a layer from /collections, then its full attributes. */
 export function featurePopups(map, titleOf) {
+  onLanguageChange(() => {
+    if (current?.popup.isOpen()) current.popup.setDOMContent(current.content());
+  });
   map.on("click", async (event) => {
     const feature = map
       .queryRenderedFeatures(event.point)
       .find((f) => titleOf(f.sourceLayer) !== undefined);
     if (!feature) return;
-    const popup = new Popup({ maxWidth: "320px" })
-      .setLngLat(event.lngLat)
-      .setDOMContent(attributes(titleOf(feature.sourceLayer), feature.properties))
-      .addTo(map);
+    const titles = await titlesOf(feature.sourceLayer);
+    let properties = feature.properties;
+    const content = () => attributes(titleOf(feature.sourceLayer), properties, titles);
+    const popup = show(map, event.lngLat, {}, content);
     if (feature.id === undefined) return;
     const url = `/collections/${feature.sourceLayer}/items/${encodeURIComponent(feature.id)}`;
     const response = await fetch(url);
     if (response.ok && popup.isOpen()) {
-      const full = await response.json();
-      popup.setDOMContent(attributes(titleOf(feature.sourceLayer), full.properties));
+      properties = (await response.json()).properties;
+      popup.setDOMContent(content());
     }
   });
 }
@@ -30,16 +38,40 @@ export function reversePopups(map) {
     const response = await fetch(`/reverse?lon=${lng.toFixed(6)}&lat=${lat.toFixed(6)}`);
     if (!response.ok) return;
     const found = await response.json();
-    const rows = {
-      [t("admin")]: found.admin_areas.map((a) => a.name).join(" › ") || "—",
-      [t("address")]: nearest(found.address),
-      [t("road")]: nearest(found.road),
-    };
-    new Popup({ maxWidth: "320px", className: "reverse" })
-      .setLngLat(event.lngLat)
-      .setDOMContent(attributes(t("here"), rows))
-      .addTo(map);
+    show(map, event.lngLat, { className: "reverse" }, () =>
+      attributes(t("here"), {
+        [t("admin")]: found.admin_areas.map((a) => a.name).join(" › ") || "—",
+        [t("address")]: nearest(found.address),
+        [t("road")]: nearest(found.road),
+      }),
+    );
   });
+}
+
+function show(map, lngLat, options, content) {
+  const popup = new Popup({ maxWidth: "320px", ...options })
+    .setLngLat(lngLat)
+    .setDOMContent(content())
+    .addTo(map);
+  current = { popup, content };
+  return popup;
+}
+
+/** The layer's property titles from its queryables; {} (raw names) when they cannot be had. */
+function titlesOf(layerId) {
+  if (!propertyTitles.has(layerId)) {
+    const titles = fetch(`/collections/${encodeURIComponent(layerId)}/queryables`)
+      .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
+      .then((schema) =>
+        Object.fromEntries(Object.entries(schema.properties ?? {}).map(([k, p]) => [k, p.title ?? ""])),
+      )
+      .catch(() => {
+        propertyTitles.delete(layerId); // ask again on the next click
+        return {};
+      });
+    propertyTitles.set(layerId, titles);
+  }
+  return propertyTitles.get(layerId);
 }
 
 function nearest(place) {
@@ -52,7 +84,8 @@ function shown(value) {
   return typeof value === "object" ? JSON.stringify(value) : String(value);
 }
 
-function attributes(title, properties) {
+/** A table of the properties, each named by its title in the current language if it has one. */
+function attributes(title, properties, titles = {}) {
   const heading = document.createElement("h3");
   heading.textContent = properties.name ? `${properties.name} · ${title}` : title;
   const table = document.createElement("table");
@@ -60,7 +93,7 @@ function attributes(title, properties) {
     if (value === null || value === undefined || value === "") continue;
     const row = table.insertRow();
     const name = document.createElement("th");
-    name.textContent = key;
+    name.textContent = titlePart(titles[key] ?? "", key);
     row.append(name);
     row.insertCell().textContent = shown(value);
   }
