@@ -15,12 +15,32 @@ The parameters below the rules come from ``data/`` (see the report of each CSV's
 Rules, each checked by ``tests/layers/pipeline/test_load.py``:
 
 1. Mains follow the road centrelines of the classes listed for the utility in
-   ``pipe_diameters.csv`` (no mains under footways, paths, tracks or motorways). The roads are
-   noded at shared vertices: a road vertex used by two main roads (or twice by one) and every
-   road end is a node, and each stretch of road between two nodes is one pipe whose geometry is
-   exactly that stretch of centreline. Shared vertices rather than ``ST_Node``, because OSM
-   joins roads that meet at grade with a shared node, while a bridge or tunnel crosses another
-   road without one: ``ST_Node`` would invent a junction between a bridge and the road below.
+   ``pipe_diameters.csv`` (no mains under footways, paths, tracks or motorways), beside them.
+   The roads are noded at shared vertices: a road vertex used by two main roads (or twice by
+   one) and every road end is a node, and each stretch of road between two nodes is one pipe,
+   laid at the utility's ``main_offset_m`` (``demo_networks.csv``: water +1.5 m, gas -1.5 m)
+   from that stretch of centreline, so water and gas run on opposite sides of the street and do
+   not lie on one another. Shared vertices rather than ``ST_Node``, because OSM joins roads that
+   meet at grade with a shared node, while a bridge or tunnel crosses another road without one:
+   ``ST_Node`` would invent a junction between a bridge and the road below. Mains are numbered
+   in road id order, and along each road in the order of its stretches.
+
+   *Side.* Decided once per road (OSM way) from its chord, first to last vertex (the first
+   segment for a closed way): a positive offset lies on the side of the chord's normal that
+   points north-east (its x and y components sum to more than 0), i.e. north of an east-west
+   road and east of a north-south road, whatever direction the way was drawn in. So a main never
+   changes side along one way; two ways of one street whose chords straddle the south-west to
+   north-east diagonal can take different sides, and the main then crosses the street at the
+   node between them. *Geometry.* Each stretch is offset with shapely's ``offset_curve`` (round
+   joins) in the projected CRS. Each node's position is computed once, as the mean of the offset
+   ends of its incident stretches, and every main starts and ends exactly there: an offset end
+   within 1 mm of it is moved onto it, any other is joined to it by a straight segment. So pipes
+   that met at a node share one endpoint, the graph has the connectivity of the centrelines,
+   and every point of a main is the offset away from its stretch except on those joins near the
+   nodes (a node lies within the offset of its road vertex, or farther for a loop offset on the
+   inside of its sharp corner at the node). Everything below (valve and hydrant positions, lengths,
+   service connections, sources, junction points) is computed on these offset mains.
+
    Diameter by road class; material by utility, diameter and install year (first matching row
    of ``pipe_materials.csv``); install year drawn once per road (a road's mains were laid in one
    campaign) between the utility's first and last year; depths drawn per node within the
@@ -47,9 +67,10 @@ Rules, each checked by ``tests/layers/pipeline/test_load.py``:
    its node of largest total incident diameter (ties: smallest node code). Water: a ``plant``
    for the largest component, a ``reservoir`` for the others; gas: a ``regulating_station``.
    Smaller components get none, so a topology check reports them as unreachable: intended.
-6. Junction points (kind ``junction``) at every node of the mains, whatever its degree, so every
-   start_node/end_node of a main names a point. Service pipes have no start node (their tee is
-   a point on the main, which stays whole) and end at their service connection point.
+6. Junction points (kind ``junction``) at every node of the mains, at its offset position,
+   whatever its degree, so every start_node/end_node of a main names a point at that end of the
+   main. Service pipes have no start node (their tee is a point on the main, which stays whole)
+   and end at their service connection point.
 
 Point codes carry a kind letter after the utility: N node, V valve, H hydrant, C service
 connection, S source (``JSV000001``). Service pipes continue the mains' numbering.
@@ -65,8 +86,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import networkx as nx
-from shapely import from_wkb
+from shapely import from_wkb, line_merge
 from shapely.geometry import LineString, Point
+from shapely.ops import substring
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
@@ -79,8 +101,10 @@ from layers.pipeline.maintenance import refresh_service_lives
 from layers.pipeline.utilities import BY_CODE, Utility
 
 Progress = Callable[[str, int, int], None]
+EMPTY_LINE = LineString()
 
-CGCS2000 = 4490
+CLOSED_WAY_M = 0.001  # a way whose ends are closer is closed: its side comes from its 1st segment
+SAME_POINT_M = 0.001  # an offset end this close to its node position is moved onto it, not joined
 JUNCTION_VALVE_OFFSET_M = 3.0
 INOPERABLE_SHARE = 0.03
 SOURCE_MIN_PIPES = 20
@@ -230,6 +254,7 @@ class NetworkRules:
     service_max_m: float
     main_source_kind: str
     other_source_kind: str
+    main_offset_m: float  # lateral offset of the mains from the centreline; + north-east side
     diameters: dict[str, int]
 
 
@@ -261,6 +286,7 @@ def _rules_of(row: dict[str, str]) -> NetworkRules:
         service_max_m=float(row["service_max_m"]),
         main_source_kind=row["main_source_kind"],
         other_source_kind=row["other_source_kind"],
+        main_offset_m=float(row["main_offset_m"]),
         diameters={
             r["road_class"]: int(r["diameter_mm"])
             for r in read_table("pipe_diameters")
@@ -345,12 +371,30 @@ class Road:
     coords: list[tuple[float, float]]  # CGCS2000, exactly as stored
     projected: list[tuple[float, float]]  # the same vertices in the projected CRS
 
+    def side(self) -> int:
+        """+1 when the road's left side is its north-east side, else -1 (see rule 1).
+
+        The left normal of the chord d (first to last vertex; the first segment for a closed
+        way) is (-dy, dx); it points north-east (positive sum of components) when dx > dy.
+        Reversing the way flips both, so the side on the ground does not depend on the drawing
+        direction. A chord exactly along the south-west to north-east diagonal (a tie) takes
+        the south-east side.
+        """
+        (x0, y0), (x1, y1) = self.projected[0], self.projected[-1]
+        if math.hypot(x1 - x0, y1 - y0) < CLOSED_WAY_M:
+            (x0, y0), (x1, y1) = self.projected[0], self.projected[1]
+        dx, dy = x1 - x0, y1 - y0
+        if dx != dy:
+            return 1 if dx > dy else -1
+        return 1 if dx < 0 else -1
+
 
 @dataclass
 class Node:
     code: str
-    coord: tuple[float, float]
-    xy: tuple[float, float]
+    coord: tuple[float, float]  # the road vertex, CGCS2000, exactly as stored
+    centre: tuple[float, float]  # the road vertex, projected
+    xy: tuple[float, float] = (0.0, 0.0)  # where the mains meet: the offset node (rule 1)
     ends: list[tuple[Main, bool]] = field(default_factory=list)  # (pipe, node is its start)
     depth_m: float = 0.0
 
@@ -359,12 +403,12 @@ class Node:
 class Main:
     code: str
     road: Road
-    coords: list[tuple[float, float]]
-    line: LineString  # projected
+    centreline: LineString  # the stretch of road, projected
     start: Node
     end: Node
     diameter_mm: int = 0
     install_year: int = 0
+    line: LineString = EMPTY_LINE  # the pipe, projected: the centreline offset (rule 1)
 
     @property
     def length_m(self) -> float:
@@ -401,8 +445,7 @@ def _build_mains(
         main = Main(
             code=f"{prefix}{len(mains) + 1:06d}",
             road=road,
-            coords=road.coords[first : last + 1],
-            line=LineString(road.projected[first : last + 1]),
+            centreline=LineString(road.projected[first : last + 1]),
             start=node_at(road, first),
             end=node_at(road, last),
             diameter_mm=rules.diameters[road.road_class],
@@ -411,9 +454,69 @@ def _build_mains(
         main.start.ends.append((main, True))
         main.end.ends.append((main, False))
         mains.append(main)
+    lay_offset(mains, nodes.values(), rules.main_offset_m)
     for node in nodes.values():
         node.depth_m = draw.depth(node.code)
     return mains, list(nodes.values())
+
+
+def lay_offset(mains: Sequence[Main], nodes: Iterable[Node], offset_m: float) -> None:
+    """Set every main's line and every node's position ``offset_m`` beside the centreline.
+
+    Each stretch is offset on its road's side (``Road.side``); each node's position is the mean
+    of the offset ends of its incident mains, computed once; then every main starts and ends
+    exactly at its nodes' positions: an offset end within ``SAME_POINT_M`` of it is moved onto
+    it, any other is joined to it by a straight segment.
+    """
+    offsets = {
+        main.code: offset_curve(main.centreline, offset_m * main.road.side()) for main in mains
+    }
+    for node in nodes:
+        ends = [offsets[main.code].coords[0 if at_start else -1] for main, at_start in node.ends]
+        node.xy = (
+            math.fsum(x for x, _ in ends) / len(ends),
+            math.fsum(y for _, y in ends) / len(ends),
+        )
+    for main in mains:
+        coords = list(offsets[main.code].coords)
+        for index, node in ((0, main.start), (-1, main.end)):
+            if math.dist(coords[index], node.xy) < SAME_POINT_M:
+                coords[index] = node.xy
+            elif index == 0:
+                coords.insert(0, node.xy)
+            else:
+                coords.append(node.xy)
+        main.line = LineString(coords)
+
+
+def offset_curve(line: LineString, distance_m: float) -> LineString:
+    """The line ``distance_m`` to its left (right when negative), drawn in the same direction.
+
+    shapely's (GEOS) offset curve with round joins, so every point of it is the distance from
+    the line; GEOS sometimes returns a collinear offset in two parts, which are merged. A closed
+    line (a loop from a node back to it) gives a closed ring started at its point nearest the
+    node.
+    """
+    if distance_m == 0:
+        return line
+    found = line.offset_curve(distance_m)
+    if found.geom_type == "MultiLineString":
+        found = line_merge(found)
+    if found.geom_type == "MultiLineString":  # not mergeable: parts in GEOS's order, joined
+        found = LineString([c for part in found.geoms for c in part.coords])
+    if found.is_empty or found.geom_type != "LineString":
+        raise DemoNetworkError(f"cannot offset a road stretch by {distance_m} m: {found.wkt}")
+    start = line.coords[0]
+    if line.is_closed and found.is_closed:
+        # A loop (a turning circle) gives a ring that GEOS starts anywhere: start it nearest
+        # the loop's node instead.
+        at = found.project(Point(start))
+        if 0 < at < found.length:
+            head, tail = substring(found, at, found.length), substring(found, 0, at)
+            found = LineString(list(head.coords) + list(tail.coords)[1:])
+    elif math.dist(found.coords[0], start) > math.dist(found.coords[-1], start):
+        found = found.reverse()
+    return found
 
 
 def _fetch_roads(conn: Connection, rules: NetworkRules, srid: int) -> list[Road]:
@@ -484,7 +587,7 @@ def _main_row(rules: NetworkRules, main: Main) -> dict:
         "pressure_class": pressure_class_for(rules.utility.code, main.diameter_mm),
         "laying": LAYING,
         "road_name": main.road.name,
-        "wkb": LineString(main.coords).wkb,
+        "wkb": main.line.wkb,
     }
 
 
@@ -754,6 +857,8 @@ def load_demo_networks(
         }
         # The replacement layers join the service lives of data/pipe_service_lives.csv.
         refresh_service_lives(conn)
+        # Fresh statistics, or the planner misjudges per-network queries (topology, clearances).
+        conn.execute(text("ANALYZE pipeline.pipes, pipeline.points"))
         for layer in _layers_of(all_rules):
             record_change(conn, layer)
     return DemoSummary(seed, summaries, time.perf_counter() - started)
@@ -776,7 +881,7 @@ def _generate_network(
     roads = _fetch_roads(conn, rules, srid)
     report(f"{name} mains", 0, len(roads))
     mains, nodes = _build_mains(roads, rules, draw)
-    _insert_pipes(conn, f"stage_{name}_mains", [_main_row(rules, m) for m in mains], CGCS2000, srid)
+    _insert_pipes(conn, f"stage_{name}_mains", [_main_row(rules, m) for m in mains], srid, srid)
     report(f"{name} mains", len(roads), len(roads))
 
     points = junction_points(rules, nodes)
