@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import gzip
-
 import morecantile
 from flask import Blueprint, Response, current_app, jsonify, request
+from isal import igzip
 
 from geoplatform.auth import current_principal, readable_layer
 from geoplatform.cors import open_blueprint
@@ -69,7 +68,7 @@ def tile_response(service: TileService, layers: tuple[Layer, ...], z, x, y, max_
         body = tile.gzipped
         headers["Content-Encoding"] = "gzip"
     else:
-        body = gzip.decompress(tile.gzipped)
+        body = igzip.decompress(tile.gzipped)
     return Response(body, status=200, mimetype=MVT_TYPE, headers=headers)
 
 
