@@ -37,6 +37,14 @@ def declaration_fingerprint(layer: Layer) -> str:
     return hashlib.sha1(repr(layer).encode()).hexdigest()[:8]
 
 
+# Tile statements differ only in z/x/y and the tolerances, and each finds its rows through the
+# GiST index on ``&&`` whatever the tile: the generic plan is the right plan. PostgreSQL's
+# default (``auto``) plans every execution anew until a statement has run five times on one
+# connection, and on the demo city then often stays there: a street-level composite took 3.0 ms
+# with a plan per execution against 1.4 ms with the generic plan, a z12 one 11.2 against 7.5 ms.
+TILE_SESSION = {"plan_cache_mode": "force_generic_plan"}
+
+
 class TileService:
     """Tiles of an engine's database; a cached tile costs no database round trip at all.
 
@@ -47,7 +55,7 @@ class TileService:
     def __init__(self, engine: Engine, cache: TileCache) -> None:
         self.engine = engine
         self.cache = cache
-        self.reads = ReadPool.for_engine(engine, "geoplatform-tiles")
+        self.reads = ReadPool.for_engine(engine, "geoplatform-tiles", session=TILE_SESSION)
         self.versions = LayerVersions(self.reads, libpq_url(engine))
 
     def tile(self, layers: tuple[Layer, ...], z: int, x: int, y: int, if_none_match=None) -> Tile:
