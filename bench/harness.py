@@ -13,6 +13,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -81,6 +82,28 @@ def http_get(port: int, path: Callable[[object], str]) -> Callable[[object], int
             conn.close()
         if response.status not in (200, 204):
             raise RuntimeError(f"{path(case)}: HTTP {response.status} {body[:200]!r}")
+        return len(body)
+
+    return fetch
+
+
+def http_get_keepalive(port: int, path: Callable[[object], str]) -> Callable[[object], int]:
+    """A fetch of ``path(case)`` on the calling thread's persistent connection, as a browser
+    (MapLibre) fetches tiles: HTTP/1.1 keep-alive, gzip."""
+    local = threading.local()
+
+    def fetch(case) -> int:
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.request("GET", path(case), headers={"Accept-Encoding": "gzip"})
+        response = conn.getresponse()
+        body = response.read()
+        if response.status not in (200, 204):
+            raise RuntimeError(f"{path(case)}: HTTP {response.status} {body[:200]!r}")
+        if response.getheader("Connection", "").lower() == "close":
+            conn.close()
+            local.conn = None
         return len(body)
 
     return fetch

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import morecantile
 import psycopg
 from harness import Result, Runner, geoplatform_server, http_get, tipg_server
+from harness import http_get_keepalive as keepalive
 
 from geoplatform.config import load_settings
 from geoplatform.registry import Layer
@@ -111,9 +112,11 @@ def main() -> int:
     with geoplatform_server(settings.database_url, args.workers, uncached) as port:
         results["b"] = run("(b) endpoint, uncached", cases, http_get(port, ours), warm=3)
         results["b1"] = run("(b) endpoint uncached, single-layer", singles, http_get(port, ours))
+        results["bk"] = run("(b) endpoint, uncached, keep-alive", cases, keepalive(port, ours))
     with geoplatform_server(settings.database_url, args.workers, {}) as port:
         results["c"] = run("(c) endpoint, cached", cases, http_get(port, ours), warm=3)
         results["c1"] = run("(c) endpoint cached, single-layer", singles, http_get(port, ours))
+        results["ck"] = run("(c) endpoint, cached, keep-alive", cases, keepalive(port, ours))
     with tipg_server(settings.libpq_url, args.workers) as port:
         results["d"] = run("(d) tipg, single-layer", singles, http_get(port, tipg))
     print_results(results)
@@ -177,12 +180,19 @@ def print_results(results: dict[str, Result]) -> None:
         )
     a, b, c, d = results["a"], results["b"], results["c"], results["d"]
     b1, c1 = results["b1"], results["c1"]
+    bk, ck = results["bk"], results["ck"]
     rows = (
         ("b/a median latency (endpoint uncached vs raw SQL)", b.median_ms / a.median_ms, "≤ 1.25"),
         ("b/a p95 latency", b.p95_ms / a.p95_ms, "-"),
         ("b/a' median latency (same session settings)", b.median_ms / results["a2"].median_ms, "-"),
         ("c/b median latency (cached vs uncached)", c.median_ms / b.median_ms, "≤ 0.10"),
         ("c/b throughput (cached vs uncached)", c.per_second / b.per_second, "≥ 10"),
+        (
+            "c/b throughput, keep-alive connections (as browsers)",
+            ck.per_second / bk.per_second,
+            "-",
+        ),
+        ("c/b median latency, keep-alive connections", ck.median_ms / bk.median_ms, "-"),
         ("ours uncached / tipg throughput, same tiles", b1.per_second / d.per_second, "≥ 2"),
         ("ours cached / tipg throughput, same tiles", c1.per_second / d.per_second, "-"),
         ("tipg / ours uncached median latency, same tiles", d.median_ms / b1.median_ms, "-"),
