@@ -1,4 +1,5 @@
-"""HTTP of the pipeline module: networks, topology check, burst isolation and its repair order.
+"""HTTP of the pipeline module: networks, topology check, burst isolation with its repair order
+and map page, clearance check, longitudinal profiles, maintenance and replacement warnings.
 
 Every route resolves the network first and answers 404 when the caller may not read its
 utility's pipes (as if it did not exist): pipeline data is confidential, and an analysis leaks
