@@ -12,8 +12,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, jsonify, make_response, render_template, request
-from pyproj import Transformer
-from sqlalchemy import text
 
 from geoplatform.auth import ADMIN, EDITOR, can_read, current_principal
 from geoplatform.db import transaction
@@ -21,7 +19,7 @@ from geoplatform.errors import Forbidden, InvalidParameter, NotFound
 from geoplatform.features.openapi import operation
 from geoplatform.site.maplibre import find_maplibre
 from layers.pipeline.clearance import check_clearances
-from layers.pipeline.graphs import NetworkCache
+from layers.pipeline.graphs import NetworkCache, NetworkVersion
 from layers.pipeline.isolation import isolate_burst
 from layers.pipeline.maintenance import (
     MaintenanceInput,
@@ -30,8 +28,9 @@ from layers.pipeline.maintenance import (
     replacement_warnings,
 )
 from layers.pipeline.network import Network
+from layers.pipeline.networks import network_summaries
 from layers.pipeline.profile import pipe_profile, profile_svg
-from layers.pipeline.reports import isolation_report
+from layers.pipeline.reports import from_lonlat, isolation_report
 from layers.pipeline.requests import IsolationRequest, MaintenanceRequest, parse
 from layers.pipeline.topology import check_topology
 from layers.pipeline.utilities import BY_CODE, Utility, utility_by_name_or_code
@@ -39,15 +38,6 @@ from layers.pipeline.utilities import BY_CODE, Utility, utility_by_name_or_code
 if TYPE_CHECKING:
     from geoplatform.platform import Platform
 
-_NETWORKS = """
-SELECT n.code, n.utility, n.name_zh, n.name_en, n.source, n.snap_tolerance_m, n.loaded_at,
-       (SELECT count(*) FROM pipeline.pipes AS p WHERE p.network = n.code) AS pipes,
-       (SELECT coalesce(sum(p.length_m), 0) FROM pipeline.pipes AS p
-         WHERE p.network = n.code) AS length_m,
-       (SELECT count(*) FROM pipeline.points AS p WHERE p.network = n.code) AS points
-  FROM pipeline.networks AS n
- ORDER BY n.code
-"""
 _NETWORK_PARAM = {
     "name": "network",
     "in": "path",
@@ -70,13 +60,25 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
     )
     blueprint.network_cache = graphs  # the bench and tests read its build count
 
-    def may_read_utility(code: str) -> bool:
-        layer_id = f"pipeline.{BY_CODE[code].name}_pipes"
+    def may_read(utility: Utility) -> bool:
+        layer_id = f"pipeline.{utility.name}_pipes"
         return layer_id in registry and can_read(current_principal(), registry.get(layer_id))
 
+    def readable_version(code: str) -> NetworkVersion:
+        """The network's version, or 404 as for an unknown network when the caller may not
+        read its utility."""
+        version = graphs.version(code)
+        if not may_read(version.utility):
+            raise NotFound(f"no network {code!r}")
+        return version
+
     def readable_network(code: str) -> Network:
-        readable_network_code(code)
-        return graphs.get(code)
+        return graphs.get(readable_version(code))
+
+    def readable_summaries() -> list[dict]:
+        with engine.connect() as conn:
+            summaries = network_summaries(conn)
+        return [n for n in summaries if may_read(BY_CODE[n["utility"]])]
 
     @blueprint.get("/pipeline/map")
     @operation(
@@ -88,26 +90,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
     @blueprint.get("/pipeline/networks")
     @operation(summary="Utility networks the caller may read", tags=["pipeline"])
     def list_networks():
-        with engine.connect() as conn:
-            rows = conn.execute(text(_NETWORKS)).all()
-        networks = [
-            {
-                "code": row.code,
-                "utility": row.utility,
-                "utility_name": BY_CODE[row.utility].name,
-                "title_zh": row.name_zh,
-                "title_en": row.name_en,
-                "source": row.source,
-                "snap_tolerance_m": row.snap_tolerance_m,
-                "loaded_at": row.loaded_at.isoformat(),
-                "pipes": row.pipes,
-                "length_km": round(row.length_m / 1000, 3),
-                "points": row.points,
-            }
-            for row in rows
-            if may_read_utility(row.utility)
-        ]
-        return _private(jsonify({"networks": networks}))
+        return _private(jsonify({"networks": readable_summaries()}))
 
     @blueprint.get("/pipeline/networks/<network>/topology")
     @operation(
@@ -177,14 +160,12 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
         args = request.args
         asked = [c for c in args.get("networks", "").split(",") if c]
         for code in asked:
-            readable_network_code(code)
+            readable_version(code)
+        # Only networks the caller may read take part, on both sides of every pair.
+        codes = asked or [n["code"] for n in readable_summaries()]
+        if not codes:
+            raise NotFound("no network to check")
         with engine.connect() as conn:
-            # Only networks the caller may read take part, on both sides of every pair.
-            codes = asked or [
-                row.code for row in conn.execute(text(_NETWORKS)) if may_read_utility(row.utility)
-            ]
-            if not codes:
-                raise NotFound("no network to check")
             report = check_clearances(
                 conn,
                 networks=codes,
@@ -206,7 +187,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
         tags=["pipeline"],
     )
     def profile(network: str):
-        readable_network_code(network)
+        readable_version(network)
         codes = [c for c in request.args.get("pipes", "").split(",") if c]
         with engine.connect() as conn:
             result = pipe_profile(conn, network, codes)
@@ -225,7 +206,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
         tags=["pipeline"],
     )
     def maintenance_records(network: str):
-        readable_network_code(network)
+        readable_version(network)
         args = request.args
         with engine.connect() as conn:
             records = records_for(
@@ -240,7 +221,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
         tags=["pipeline"],
     )
     def add_maintenance(network: str):
-        utility = readable_network_code(network)
+        utility = readable_version(network).utility
         caller = current_principal()
         if caller.role not in (EDITOR, ADMIN) or caller.department != utility.department:
             raise Forbidden(f"only editors of {utility.department} record maintenance")
@@ -266,26 +247,20 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
             utility = utility_by_name_or_code(request.args.get("utility", ""))
         except ValueError as exc:
             raise InvalidParameter(str(exc)) from None
-        if not may_read_utility(utility.code):
+        if not may_read(utility):
             raise NotFound(f"no utility {utility.name!r}")
         network = request.args.get("network") or None
         if network is not None:
-            readable_network_code(network)
+            readable_version(network)
         with engine.connect() as conn:
             collection = replacement_warnings(conn, utility.name, network)
         return _private(jsonify(collection))
-
-    def readable_network_code(code: str) -> Utility:
-        utility = BY_CODE[graphs.utility_of(code)]
-        if not may_read_utility(utility.code):
-            raise NotFound(f"no network {code!r}")
-        return utility
 
     def _isolate(body: IsolationRequest) -> dict:
         graph = readable_network(body.network)
         point = None
         if body.point is not None:
-            point = _projector(graph.srid).transform(*body.point)
+            point = from_lonlat(graph.srid).transform(*body.point)
         result = isolate_burst(
             graph, pipe_code=body.pipe, point=point, inoperable=body.inoperable_valves
         )
@@ -320,10 +295,6 @@ def _positive_int(args, name: str) -> int | None:
         return int(args[name])
     except ValueError:
         raise InvalidParameter(f"{name} must be a whole number") from None
-
-
-def _projector(srid: int) -> Transformer:
-    return Transformer.from_crs(4326, srid, always_xy=True)
 
 
 def _private(response):

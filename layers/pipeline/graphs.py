@@ -1,36 +1,46 @@
 """Network graphs built once per network version and reused until the data changes.
 
-The key is the network's load time plus the data versions of its utility's pipe and point
+The version is the network's load time plus the data versions of its utility's pipe and point
 layers (``platform.layer_state``, bumped in the same transaction as every load, import and
-edit), read with one small query per request. Each worker process keeps its own graphs: nothing
-here needs another worker to see it, and a worker that never saw a network builds it on first
-use.
+edit), read with one small query per request, which also tells the network's utility for the
+access check. Each worker process keeps its own graphs: nothing here needs another worker to
+see it, and a worker that never saw a network builds it on first use.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 
 from sqlalchemy import Engine, text
 
 from geoplatform.errors import NotFound
 from layers.pipeline.network import Network, load_network
-from layers.pipeline.utilities import UTILITIES
+from layers.pipeline.utilities import BY_CODE, Utility
 
 _VERSION = """
 SELECT n.utility, n.loaded_at,
-       (SELECT coalesce(array_agg(s.version ORDER BY s.layer_id), '{}')
+       (SELECT coalesce(jsonb_object_agg(s.layer_id, s.version), '{}')
           FROM platform.layer_state AS s
-         WHERE s.layer_id IN ('pipeline.' || u.name || '_pipes', 'pipeline.' || u.name || '_points')
-       ) AS versions
+         WHERE s.layer_id LIKE 'pipeline.%') AS versions
   FROM pipeline.networks AS n
-  JOIN unnest(CAST(:codes AS text[]), CAST(:names AS text[])) AS u(code, name)
-    ON u.code = n.utility
  WHERE n.code = :network
 """
-_CODES = [u.code for u in UTILITIES]
-_NAMES = [u.name for u in UTILITIES]
+
+
+@dataclass(frozen=True)
+class NetworkVersion:
+    network: str
+    utility: Utility
+    key: tuple  # equal keys: the same data
+
+    @classmethod
+    def of(cls, network: str, row) -> NetworkVersion:
+        name = BY_CODE[row.utility].name
+        layers = (f"pipeline.{name}_pipes", f"pipeline.{name}_points")
+        key = (row.loaded_at, *(row.versions.get(layer, 0) for layer in layers))
+        return cls(network, BY_CODE[row.utility], key)
 
 
 class NetworkCache:
@@ -43,33 +53,24 @@ class NetworkCache:
         self._lock = threading.Lock()
         self.builds = 0
 
-    def get(self, network: str) -> Network:
+    def version(self, network: str) -> NetworkVersion:
+        """The network's utility and current data version; NotFound for an unknown network."""
         with self._engine.connect() as conn:
-            row = conn.execute(
-                text(_VERSION), {"network": network, "codes": _CODES, "names": _NAMES}
-            ).one_or_none()
-            if row is None:
-                raise NotFound(f"no network {network!r}")
-            version = (row.loaded_at, tuple(row.versions))
-            with self._lock:
-                cached = self._graphs.get(network)
-                if cached is not None and cached[0] == version:
-                    self._graphs.move_to_end(network)
-                    return cached[1]
-                graph = load_network(conn, network)
-                self.builds += 1
-                self._graphs[network] = (version, graph)
-                self._graphs.move_to_end(network)
-                while len(self._graphs) > self._size:
-                    self._graphs.popitem(last=False)
-                return graph
-
-    def utility_of(self, network: str) -> str:
-        with self._engine.connect() as conn:
-            utility = conn.execute(
-                text("SELECT utility FROM pipeline.networks WHERE code = :network"),
-                {"network": network},
-            ).scalar()
-        if utility is None:
+            row = conn.execute(text(_VERSION), {"network": network}).one_or_none()
+        if row is None:
             raise NotFound(f"no network {network!r}")
-        return utility
+        return NetworkVersion.of(network, row)
+
+    def get(self, version: NetworkVersion) -> Network:
+        """The graph of that version, built now unless this process has it already."""
+        with self._lock:
+            cached = self._graphs.get(version.network)
+            if cached is None or cached[0] != version.key:
+                with self._engine.connect() as conn:
+                    cached = (version.key, load_network(conn, version.network))
+                self.builds += 1
+                self._graphs[version.network] = cached
+            self._graphs.move_to_end(version.network)
+            while len(self._graphs) > self._size:
+                self._graphs.popitem(last=False)
+            return cached[1]

@@ -106,7 +106,11 @@ def isolate_burst(
 ) -> Isolation:
     """Isolate a burst on ``pipe_code`` (at its middle) or nearest ``point`` (projected)."""
     reported = set(inoperable)
-    unknown = sorted(reported - {c for c, p in network.points.items() if p.kind == "valve"})
+    unknown = sorted(
+        code
+        for code in reported
+        if code not in network.points or network.points[code].kind != "valve"
+    )
     if unknown:
         raise InvalidParameter(f"not valves of network {network.code!r}: {', '.join(unknown)}")
     burst = locate_burst(network, pipe_code=pipe_code, point=point)
@@ -119,13 +123,11 @@ def isolate_burst(
     }
     walk = _walk(network, start, stuck) if stuck else primary
     cut_off = _cut_off_edges(network, walk)
-    segment_node_set = set(walk.nodes)
     affected = sorted(
         code
-        for code, p in network.points.items()
-        if p.kind == "service_connection"
-        and p.node is not None
-        and (p.node in segment_node_set or p.node in cut_off.nodes)
+        for node in walk.nodes | cut_off.nodes
+        for code in network.points_at.get(node, ())
+        if network.points[code].kind == "service_connection"
     )
     return Isolation(
         network=network.code,
@@ -209,12 +211,12 @@ def _cut_off_edges(network: Network, walk: _Walk) -> _CutOff:
     Parts no source reaches even in normal operation are not the burst's doing: the topology
     check reports them.
     """
-    blocked_nodes = set(walk.closed) | network.normally_closed_nodes() | walk.nodes
+    blocked_nodes = walk.closed | network.closed_valve_nodes | walk.nodes
     blocked = np.zeros(network.node_count, dtype=bool)
     blocked[list(blocked_nodes)] = True
     keep = ~(blocked[network.edge_u] | blocked[network.edge_v])
     fed = network.fed_nodes(keep, blocked)
-    lost = network.normally_fed() & ~fed
+    lost = network.normally_fed & ~fed
     # Nodes with at least one kept piece, fed before and not now, not in the segment.
     touched = np.zeros(network.node_count, dtype=bool)
     touched[network.edge_u[keep]] = True

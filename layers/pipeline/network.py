@@ -105,15 +105,33 @@ class Network:
     edge_pipe: list[str]
     edge_from: np.ndarray
     edge_to: np.ndarray
-    node_count: int
     # node -> [(neighbour, edge)], the walk of an isolation.
     adjacency: list[list[tuple[int, int]]]
     valve_at: dict[int, str]  # valve node -> valve code
     points_at: dict[int, list[str]]  # node -> codes of the points there
+    node_xy: np.ndarray  # (node_count, 2) projected positions
     unattached: list[str] = field(default_factory=list)  # points off the network
     pipe_tree: shapely.STRtree | None = None
     pipe_order: list[str] = field(default_factory=list)  # pipe codes in pipe_tree's order
-    _normally_fed: np.ndarray | None = field(default=None, repr=False)
+    # Derived once per graph (the graph never changes; a new data version is a new graph).
+    source_nodes: list[int] = field(init=False)
+    closed_valve_nodes: frozenset[int] = field(init=False)  # closed in normal operation
+    normally_fed: np.ndarray = field(init=False, repr=False)  # per node, by a source
+
+    def __post_init__(self) -> None:
+        self.source_nodes = sorted(
+            {p.node for p in self.points.values() if p.kind == "source" and p.node is not None}
+        )
+        self.closed_valve_nodes = frozenset(
+            node
+            for node, code in self.valve_at.items()
+            if self.points[code].normal_state == "closed"
+        )
+        self.normally_fed = self._fed_in_normal_operation()
+
+    @property
+    def node_count(self) -> int:
+        return len(self.node_xy)
 
     def nearest_pipe(self, xy: tuple[float, float], max_distance: float) -> PipeInfo | None:
         if self.pipe_tree is None or not self.pipe_order:
@@ -122,11 +140,6 @@ class Network:
             Point(xy), max_distance=max_distance, all_matches=False
         )
         return self.pipes[self.pipe_order[int(found[0])]] if len(found) else None
-
-    def source_nodes(self) -> list[int]:
-        return sorted(
-            {p.node for p in self.points.values() if p.kind == "source" and p.node is not None}
-        )
 
     def components(self, keep_edges: np.ndarray | None = None) -> np.ndarray:
         """Component label of every node over the pieces kept (all when None)."""
@@ -138,34 +151,23 @@ class Network:
         )
         return connected_components(matrix, directed=False)[1]
 
-    def normally_closed_nodes(self) -> set[int]:
-        """Valve nodes closed in normal operation (zone boundaries)."""
-        return {
-            node
-            for node, code in self.valve_at.items()
-            if self.points[code].normal_state == "closed"
-        }
-
     def fed_nodes(self, keep_edges: np.ndarray, blocked: np.ndarray) -> np.ndarray:
         """Per node: whether a source not blocked reaches it over the pieces kept."""
         labels = self.components(keep_edges)
-        sources = [n for n in self.source_nodes() if not blocked[n]]
+        sources = [n for n in self.source_nodes if not blocked[n]]
         if not sources:
             return np.zeros(self.node_count, dtype=bool)
         return np.isin(labels, labels[sources]) & ~blocked
 
-    def normally_fed(self) -> np.ndarray:
-        """Per node: whether a source reaches it in normal operation; computed once per graph."""
-        if self._normally_fed is None:
-            blocked = np.zeros(self.node_count, dtype=bool)
-            blocked[list(self.normally_closed_nodes())] = True
-            keep = ~(blocked[self.edge_u] | blocked[self.edge_v])
-            fed = self.fed_nodes(keep, blocked)
-            # A closed valve node itself is part of the fed network when either side is fed.
-            for node in np.flatnonzero(blocked):
-                fed[node] = any(fed[n] for n, _ in self.adjacency[node])
-            self._normally_fed = fed
-        return self._normally_fed
+    def _fed_in_normal_operation(self) -> np.ndarray:
+        blocked = np.zeros(self.node_count, dtype=bool)
+        blocked[list(self.closed_valve_nodes)] = True
+        keep = ~(blocked[self.edge_u] | blocked[self.edge_v])
+        fed = self.fed_nodes(keep, blocked)
+        # A closed valve node itself is part of the fed network when either side is fed.
+        for node in np.flatnonzero(blocked):
+            fed[node] = any(fed[n] for n, _ in self.adjacency[node])
+        return fed
 
     def piece_geometry(self, edge: int) -> LineString:
         pipe = self.pipes[self.edge_pipe[edge]]
@@ -218,13 +220,17 @@ class _GraphBuilder:
         self.tree = shapely.STRtree(lines)
         # Split positions per pipe: (distance along, node, valve code or None).
         self.splits: dict[int, list[tuple[float, int, str | None]]] = defaultdict(list)
-        self.node_count = 0
         self.node_xy: list[tuple[float, float]] = []
         self.end_nodes = np.zeros((len(codes), 2), dtype=np.int64)
+        # The nodes pipe ends snapped to, where points at a node are looked for.
+        self.end_node_tree = shapely.STRtree([])
+
+    @property
+    def node_count(self) -> int:
+        return len(self.node_xy)
 
     def _new_node(self, xy) -> int:
         self.node_xy.append((float(xy[0]), float(xy[1])))
-        self.node_count += 1
         return self.node_count - 1
 
     def snap_endpoints(self) -> None:
@@ -246,10 +252,9 @@ class _GraphBuilder:
         for i, label in enumerate(labels):
             first.setdefault(label, i)
         self.node_xy = [tuple(coords[first[label]]) for label in range(count)]
-        self.node_count = count
         self.end_nodes[:, 0] = labels[:n]
         self.end_nodes[:, 1] = labels[n:]
-        self.endpoint_geoms = [shapely.points(xy) for xy in self.node_xy]
+        self.end_node_tree = shapely.STRtree(shapely.points(np.array(self.node_xy)))
 
     def attach_tees(self) -> None:
         """A node lying on another pipe's interior is a tee on that pipe."""
@@ -288,17 +293,10 @@ class _GraphBuilder:
         )
 
     def _point_at_node(self, geometry: Point) -> int | None:
-        if not self.node_count:
-            return None
-        nearest = self._nodes_tree().query_nearest(
+        nearest = self.end_node_tree.query_nearest(
             geometry, max_distance=self.tolerance, all_matches=False
         )
         return int(nearest[0]) if len(nearest) else None
-
-    def _nodes_tree(self) -> shapely.STRtree:
-        if not hasattr(self, "_node_tree"):
-            self._node_tree = shapely.STRtree(self.endpoint_geoms)
-        return self._node_tree
 
     def _point_on_pipe(self, row, geometry: Point) -> int | None:
         pipe = self.index.get(row.pipe_code) if row.pipe_code else None
@@ -365,10 +363,10 @@ class _GraphBuilder:
             edge_pipe=edge_pipe,
             edge_from=np.array(edge_from),
             edge_to=np.array(edge_to),
-            node_count=self.node_count,
             adjacency=adjacency,
             valve_at=valve_at,
             points_at=dict(points_at),
+            node_xy=np.array(self.node_xy, dtype=float).reshape(-1, 2),
             unattached=sorted(c for c, p in points.items() if p.node is None),
             pipe_tree=self.tree,
             pipe_order=list(self.codes),

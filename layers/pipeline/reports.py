@@ -18,9 +18,16 @@ from layers.pipeline.isolation import Isolation
 from layers.pipeline.network import Network
 
 
+# Building a transformer costs milliseconds; each network has one projected CRS.
 @cache
 def _to_lonlat(srid: int) -> Transformer:
     return Transformer.from_crs(srid, 4326, always_xy=True)
+
+
+@cache
+def from_lonlat(srid: int) -> Transformer:
+    """Lon/lat (CRS84) to the projected CRS ``srid`` the graphs work in."""
+    return Transformer.from_crs(4326, srid, always_xy=True)
 
 
 def lonlat(network: Network, geometry):

@@ -136,19 +136,18 @@ def _components(network: Network) -> list[dict]:
 
 
 def _dangling_ends(network: Network) -> list[dict]:
+    """Pipe ends joined to nothing: nodes of degree one where no point may end a pipe."""
     degree = np.bincount(
         np.concatenate([network.edge_u, network.edge_v]), minlength=network.node_count
     )
     ends = []
-    for edge, (u, v) in enumerate(zip(network.edge_u, network.edge_v, strict=True)):
-        for node in (int(u), int(v)):
-            if degree[node] != 1 or node in network.valve_at:
-                continue
-            kinds = {network.points[c].kind for c in network.points_at.get(node, ())}
-            if kinds & _ENDPOINT_KINDS:
-                continue
-            pipe = network.pipes[network.edge_pipe[edge]]
-            at_start = node == int(network.edge_u[pipe.pieces[0]]) and edge == pipe.pieces[0]
-            xy = pipe.geometry.coords[0] if at_start else pipe.geometry.coords[-1]
-            ends.append({"pipe": pipe.code, "location": point_lonlat(network, (xy[0], xy[1]))})
+    for node in np.flatnonzero(degree == 1).tolist():
+        if node in network.valve_at:
+            continue
+        kinds = {network.points[c].kind for c in network.points_at.get(node, ())}
+        if kinds & _ENDPOINT_KINDS:
+            continue
+        ((_, edge),) = network.adjacency[node]
+        location = point_lonlat(network, tuple(network.node_xy[node]))
+        ends.append({"pipe": network.edge_pipe[edge], "location": location})
     return sorted(ends, key=lambda e: e["pipe"])
