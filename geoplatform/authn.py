@@ -53,6 +53,14 @@ def install_authentication(app: Flask, authenticator: KeyAuthenticator) -> None:
         return response
 
 
+def private(response: Response, cache_control: str = "private, no-store") -> Response:
+    """Mark an answer that depends on who asks: ``cache_control`` (never ``public``) and a
+    ``Vary`` on the credential headers, so no cache hands it to a caller with another key."""
+    response.headers["Cache-Control"] = cache_control
+    response.vary.update(CREDENTIAL_HEADERS)
+    return response
+
+
 def presented_key(headers: Headers) -> str | None:
     """The key from ``Authorization: Bearer`` or ``X-API-Key``; None when neither is sent."""
     bearer = _bearer_token(headers.get("Authorization"))

@@ -87,6 +87,9 @@ INSERT_DEPARTMENT = text(
        RETURNING code"""
 )
 SELECT_DEPARTMENTS = text("SELECT code, name_zh, name_en FROM platform.departments ORDER BY code")
+SELECT_DEPARTMENT = text(
+    "SELECT code, name_zh, name_en FROM platform.departments WHERE code = :code"
+)
 INSERT_KEY = text(
     f"""INSERT INTO platform.api_keys (department, role, label, prefix, hash)
         VALUES (:department, :role, :label, :prefix, :hash)
@@ -122,6 +125,11 @@ def is_well_formed(key: str) -> bool:
 
 def list_departments(conn: Connection) -> list[Department]:
     return [Department(*row) for row in conn.execute(SELECT_DEPARTMENTS)]
+
+
+def find_department(conn: Connection, code: str) -> Department | None:
+    row = conn.execute(SELECT_DEPARTMENT, {"code": code}).first()
+    return Department(*row) if row else None
 
 
 def create_department(conn: Connection, code: str, name_zh: str, name_en: str) -> Department:

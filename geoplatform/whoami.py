@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, Response, jsonify
-from sqlalchemy import Connection, Engine, select
+from flask import Blueprint, jsonify
+from sqlalchemy import Engine
 
 from geoplatform.auth import Principal
+from geoplatform.authn import private
 from geoplatform.features.openapi import operation
-from geoplatform.models import departments
+from geoplatform.keys import find_department
 
 _NULLABLE_STRING = {"type": "string", "nullable": True}
 _WHOAMI_SCHEMA = {
@@ -50,30 +51,17 @@ def make_whoami_blueprint(engine: Engine, principal: Callable[[], Principal]) ->
     )
     def whoami():
         caller = principal()
-        names = (None, None)
+        department = None
         if not caller.is_anonymous:
             with engine.connect() as conn:
-                names = department_names(conn, caller.department)
+                department = find_department(conn, caller.department)
         response = jsonify(
             department=caller.department,
-            department_name_zh=names[0],
-            department_name_en=names[1],
+            department_name_zh=department.name_zh if department else None,
+            department_name_en=department.name_en if department else None,
             role=caller.role,
         )
-        return _private(response)
+        # The answer is the caller itself: no cache may keep it, let alone hand it to another key.
+        return private(response)
 
     return blueprint
-
-
-def department_names(conn: Connection, code: str) -> tuple[str | None, str | None]:
-    """The department's Chinese and English names; nulls for a code that names none."""
-    query = select(departments.c.name_zh, departments.c.name_en).where(departments.c.code == code)
-    row = conn.execute(query).first()
-    return (row.name_zh, row.name_en) if row else (None, None)
-
-
-def _private(response: Response) -> Response:
-    # The answer is the caller itself: no cache may keep it, let alone hand it to another key.
-    response.headers["Cache-Control"] = "private, no-store"
-    response.vary.update(("Authorization", "X-API-Key"))
-    return response

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
 from geoplatform.auth import ADMIN, EDITOR, Principal, can_read, current_principal
+from geoplatform.authn import private
 from geoplatform.cors import allow_any_origin
 from geoplatform.db import transaction
 from geoplatform.errors import (
@@ -250,6 +251,4 @@ def _map_response(saved: SavedMap, registry: Registry, caller: Principal, status
 
 def _per_caller(response: Response) -> Response:
     # What a map shows depends on the key: shared caches must not hand one caller's to another.
-    response.headers["Cache-Control"] = "private, max-age=0"
-    response.headers["Vary"] = "Authorization, X-API-Key"
-    return response
+    return private(response, "private, max-age=0")

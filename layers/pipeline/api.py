@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Response, jsonify, make_response, render_template, request
 
 from geoplatform.auth import ADMIN, EDITOR, can_read, current_principal
+from geoplatform.authn import private
 from geoplatform.db import transaction
 from geoplatform.errors import Forbidden, InvalidParameter, NotFound
 from geoplatform.features.openapi import operation
@@ -90,7 +91,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
     @blueprint.get("/pipeline/networks")
     @operation(summary="Utility networks the caller may read", tags=["pipeline"])
     def list_networks():
-        return _private(jsonify({"networks": readable_summaries()}))
+        return _confidential(jsonify({"networks": readable_summaries()}))
 
     @blueprint.get("/pipeline/networks/<network>/topology")
     @operation(
@@ -102,7 +103,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
         graph = readable_network(network)
         with engine.connect() as conn:
             report = check_topology(conn, graph)
-        return _private(jsonify(report))
+        return _confidential(jsonify(report))
 
     @blueprint.post("/pipeline/isolation")
     @operation(
@@ -117,8 +118,8 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
         body = parse(IsolationRequest, request.get_json(silent=True))
         report = _isolate(body)
         if request.args.get("f") == "geojson":
-            return _private(jsonify(report["geojson"]))
-        return _private(jsonify(report))
+            return _confidential(jsonify(report["geojson"]))
+        return _confidential(jsonify(report))
 
     @blueprint.get("/pipeline/isolation/order")
     @operation(
@@ -145,7 +146,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
             report=report,
             issued=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
         )
-        return _private(html)
+        return _confidential(html)
 
     @blueprint.get("/pipeline/clearances")
     @operation(
@@ -173,8 +174,8 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
                 limit=_positive_int(args, "limit"),
             )
         if args.get("f") == "geojson":
-            return _private(jsonify(report.feature_collection()))
-        return _private(jsonify(report.to_dict() | {"geojson": report.feature_collection()}))
+            return _confidential(jsonify(report.feature_collection()))
+        return _confidential(jsonify(report.to_dict() | {"geojson": report.feature_collection()}))
 
     @blueprint.get("/pipeline/networks/<network>/profile")
     @operation(
@@ -192,8 +193,8 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
         with engine.connect() as conn:
             result = pipe_profile(conn, network, codes)
         if request.args.get("f") == "svg":
-            return _private(Response(profile_svg(result), mimetype="image/svg+xml"))
-        return _private(jsonify(result.to_dict() | {"geojson": result.feature_collection()}))
+            return _confidential(Response(profile_svg(result), mimetype="image/svg+xml"))
+        return _confidential(jsonify(result.to_dict() | {"geojson": result.feature_collection()}))
 
     @blueprint.get("/pipeline/networks/<network>/maintenance")
     @operation(
@@ -212,7 +213,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
             records = records_for(
                 conn, network, args.get("asset_type", ""), args.get("asset_code", "")
             )
-        return _private(jsonify({"records": records}))
+        return _confidential(jsonify({"records": records}))
 
     @blueprint.post("/pipeline/networks/<network>/maintenance")
     @operation(
@@ -231,7 +232,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
         )
         with transaction(engine) as conn:
             saved = add_record(conn, record)
-        return _private(jsonify(saved)), 201
+        return _confidential(jsonify(saved)), 201
 
     @blueprint.get("/pipeline/replacement")
     @operation(
@@ -254,7 +255,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
             readable_version(network)
         with engine.connect() as conn:
             collection = replacement_warnings(conn, utility.name, network)
-        return _private(jsonify(collection))
+        return _confidential(jsonify(collection))
 
     def _isolate(body: IsolationRequest) -> dict:
         graph = readable_network(body.network)
@@ -297,9 +298,6 @@ def _positive_int(args, name: str) -> int | None:
         raise InvalidParameter(f"{name} must be a whole number") from None
 
 
-def _private(response):
-    """Confidential answers: no shared cache may keep them, and they differ per key."""
-    response = make_response(response)
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Vary"] = "Authorization, X-API-Key"
-    return response
+def _confidential(response) -> Response:
+    # Pipeline answers depend on the key and must not outlive the request anywhere.
+    return private(make_response(response))
