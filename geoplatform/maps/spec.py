@@ -7,16 +7,20 @@ layers exist and whether a filter can be drawn is checked against the registry i
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from geoplatform.errors import InvalidParameter
+from geoplatform.bodies import parse_body
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 HEX_COLOUR_PATTERN = r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$"
 Zoom = Annotated[float, Field(ge=0, le=24)]
-_Body = TypeVar("_Body", bound=BaseModel)
+# Pydantic would quote the regular expression.
+_MESSAGES = {
+    ("slug", "string_pattern_mismatch"): "lower-case letters, digits and '-', 2 to 63 "
+    "characters, not starting with '-'"
+}
 
 
 class _Strict(BaseModel):
@@ -73,26 +77,9 @@ class PreviewBody(_Strict):
 
 def parse_map_body(document: object) -> SavedMapBody:
     """The body as a SavedMapBody, or a 400 naming each field that is wrong."""
-    return _parse(SavedMapBody, document)
+    return parse_body(SavedMapBody, document, _MESSAGES)
 
 
 def parse_preview_body(document: object) -> PreviewBody:
     """The body as a PreviewBody, or a 400 naming each field as ``parse_map_body`` does."""
-    return _parse(PreviewBody, document)
-
-
-def _parse(model: type[_Body], document: object) -> _Body:
-    try:
-        return model.model_validate(document)
-    except ValidationError as exc:
-        raise InvalidParameter("; ".join(_message(e) for e in exc.errors())) from None
-
-
-def _message(error: dict) -> str:
-    path = ""
-    for part in error["loc"]:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else str(part)
-    message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "string_pattern_mismatch" and path == "slug":
-        message = "lower-case letters, digits and '-', 2 to 63 characters, not starting with '-'"
-    return f"{path or 'body'}: {message}"
+    return parse_body(PreviewBody, document, _MESSAGES)

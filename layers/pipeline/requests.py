@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from geoplatform.bodies import Body, parse_body
 from geoplatform.errors import InvalidParameter
 
 
@@ -44,17 +45,8 @@ class MaintenanceRequest(BaseModel):
     contractor: str | None = Field(default=None, max_length=200)
 
 
-def parse(model: type[BaseModel], document: object) -> BaseModel:
+def parse(model: type[Body], document: object) -> Body:
     """The document as ``model``, or a 400 naming each field that is wrong."""
     if not isinstance(document, dict):
         raise InvalidParameter("the body must be a JSON object")
-    try:
-        return model.model_validate(document)
-    except ValidationError as exc:
-        raise InvalidParameter("; ".join(_message(e) for e in exc.errors())) from None
-
-
-def _message(error: dict) -> str:
-    path = ".".join(str(part) for part in error["loc"])
-    message = error["msg"].removeprefix("Value error, ")
-    return f"{path}: {message}" if path else message
+    return parse_body(model, document)
