@@ -8,23 +8,20 @@ feature keeps its URL across reloads of a newer extract.
 
 from __future__ import annotations
 
-from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    Computed,
     Float,
-    Index,
     Integer,
     SmallInteger,
     String,
     Table,
     Text,
-    func,
 )
 
 from geoplatform.db import make_metadata
+from geoplatform.layer_tables import geometry_columns, search_indexes
 
 metadata = make_metadata("base")
 
@@ -41,19 +38,6 @@ def _name_columns() -> list[Column]:
     return [Column("name", Text), Column("name_zh", Text), Column("name_en", Text)]
 
 
-def _geometry_columns(table: str, geometry_type: str) -> list[Column | Index]:
-    return [
-        Column("geom", Geometry(geometry_type, srid=4490, spatial_index=False), nullable=False),
-        Column(
-            "geom_3857",
-            Geometry(geometry_type, srid=3857, spatial_index=False),
-            Computed("ST_Transform(geom, 3857)", persisted=True),
-        ),
-        Index(f"ix_{table}_geom", "geom", postgresql_using="gist"),
-        Index(f"ix_{table}_geom_3857", "geom_3857", postgresql_using="gist"),
-    ]
-
-
 admin_areas = Table(
     "admin_areas",
     metadata,
@@ -64,7 +48,7 @@ admin_areas = Table(
     Column("parent_id", BigInteger, index=True),
     Column("code", Text),
     Column("area_m2", Float, nullable=False),
-    *_geometry_columns("admin_areas", "MULTIPOLYGON"),
+    *geometry_columns("admin_areas", "MULTIPOLYGON"),
 )
 
 roads = Table(
@@ -82,7 +66,7 @@ roads = Table(
     Column("layer", SmallInteger, nullable=False),
     Column("surface", Text),
     Column("length_m", Float, nullable=False),
-    *_geometry_columns("roads", "LINESTRING"),
+    *geometry_columns("roads", "LINESTRING"),
 )
 
 buildings = Table(
@@ -99,7 +83,7 @@ buildings = Table(
     Column("street", Text),
     Column("address", Text),
     Column("area_m2", Float, nullable=False),
-    *_geometry_columns("buildings", "MULTIPOLYGON"),
+    *geometry_columns("buildings", "MULTIPOLYGON"),
 )
 
 water = Table(
@@ -113,7 +97,7 @@ water = Table(
     Column("tunnel", Boolean, nullable=False),
     Column("length_m", Float),
     Column("area_m2", Float),
-    *_geometry_columns("water", "GEOMETRY"),
+    *geometry_columns("water", "GEOMETRY"),
 )
 
 landuse = Table(
@@ -126,7 +110,7 @@ landuse = Table(
     # Filled by the land module with the GB/T 21010 class; the base load leaves it empty.
     Column("national_class", Text),
     Column("area_m2", Float, nullable=False),
-    *_geometry_columns("landuse", "MULTIPOLYGON"),
+    *geometry_columns("landuse", "MULTIPOLYGON"),
 )
 
 pois = Table(
@@ -140,7 +124,7 @@ pois = Table(
     Column("opening_hours", Text),
     Column("phone", Text),
     Column("website", Text),
-    *_geometry_columns("pois", "POINT"),
+    *geometry_columns("pois", "POINT"),
 )
 
 places = Table(
@@ -152,7 +136,7 @@ places = Table(
     *_name_columns(),
     Column("population", Integer),
     Column("rank", SmallInteger, nullable=False),
-    *_geometry_columns("places", "POINT"),
+    *geometry_columns("places", "POINT"),
 )
 
 addresses = Table(
@@ -167,26 +151,15 @@ addresses = Table(
     Column("city", Text),
     Column("label", Text, nullable=False),
     Column("building_id", BigInteger, index=True),
-    *_geometry_columns("addresses", "POINT"),
+    *geometry_columns("addresses", "POINT"),
 )
 
 
-def _search_indexes(table: Table, *columns: str) -> None:
-    """The gazetteer's trigram indexes over the folded searchable columns (migration 0005)."""
-    for name in columns:
-        Index(
-            f"ix_{table.name}_{name}_search",
-            func.platform.search_fold(table.c[name]).label(name),
-            postgresql_using="gin",
-            postgresql_ops={name: "gin_trgm_ops"},
-        )
-
-
-_search_indexes(admin_areas, "name", "name_zh", "name_en")
-_search_indexes(places, "name", "name_zh", "name_en")
-_search_indexes(pois, "name", "name_zh", "name_en", "subcategory", "address")
-_search_indexes(roads, "name", "name_zh", "name_en", "ref")
-_search_indexes(addresses, "label")
-_search_indexes(buildings, "name", "name_zh", "name_en", "address")
-_search_indexes(water, "name", "name_zh", "name_en")
-_search_indexes(landuse, "name", "name_zh", "name_en")
+search_indexes(admin_areas, "name", "name_zh", "name_en")
+search_indexes(places, "name", "name_zh", "name_en")
+search_indexes(pois, "name", "name_zh", "name_en", "subcategory", "address")
+search_indexes(roads, "name", "name_zh", "name_en", "ref")
+search_indexes(addresses, "label")
+search_indexes(buildings, "name", "name_zh", "name_en", "address")
+search_indexes(water, "name", "name_zh", "name_en")
+search_indexes(landuse, "name", "name_zh", "name_en")

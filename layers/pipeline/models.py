@@ -7,12 +7,10 @@ survey's or the imported model's own ids, unique within a network, so an EPANET 
 
 from __future__ import annotations
 
-from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    Computed,
     Date,
     DateTime,
     Float,
@@ -30,32 +28,22 @@ from sqlalchemy import (
 )
 
 from geoplatform.db import make_metadata
+from geoplatform.layer_tables import geometry_columns, search_indexes
 
 metadata = make_metadata("pipeline")
 
 
-def _geometry_columns(table: str, geometry_type: str) -> list:
-    return [
-        Column("geom", Geometry(geometry_type, srid=4490, spatial_index=False), nullable=False),
-        Column(
-            "geom_3857",
-            Geometry(geometry_type, srid=3857, spatial_index=False),
-            Computed("ST_Transform(geom, 3857)", persisted=True),
-        ),
-        Index(f"ix_{table}_geom", "geom", postgresql_using="gist"),
-        Index(f"ix_{table}_geom_3857", "geom_3857", postgresql_using="gist"),
-    ]
+def _network_column() -> Column:
+    # A network's rows go with it.
+    return Column(
+        "network", Text, ForeignKey("pipeline.networks.code", ondelete="CASCADE"), nullable=False
+    )
 
 
 def _asset_columns(table: str) -> list:
     return [
         Column("id", BigInteger, Identity(), primary_key=True),
-        Column(
-            "network",
-            Text,
-            ForeignKey("pipeline.networks.code", ondelete="CASCADE"),
-            nullable=False,
-        ),
+        _network_column(),
         Column("code", Text, nullable=False),
         Column("utility", String(2), nullable=False, index=True),
         Column("subtype", Text),
@@ -96,7 +84,7 @@ pipes = Table(
     Column("laying", Text),
     Column("road_name", Text),
     Column("length_m", Float, nullable=False),
-    *_geometry_columns("pipes", "LINESTRING"),
+    *geometry_columns("pipes", "LINESTRING"),
 )
 
 points = Table(
@@ -113,19 +101,14 @@ points = Table(
     Column("customers", Integer),
     Column("ground_m", Float),
     Column("depth_m", Float),
-    *_geometry_columns("points", "POINT"),
+    *geometry_columns("points", "POINT"),
 )
 
 maintenance = Table(
     "maintenance",
     metadata,
     Column("id", BigInteger, Identity(), primary_key=True),
-    Column(
-        "network",
-        Text,
-        ForeignKey("pipeline.networks.code", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _network_column(),
     Column("asset_type", Text, nullable=False),
     Column("asset_code", Text, nullable=False),
     Column("performed_on", Date, nullable=False),
@@ -147,15 +130,5 @@ service_lives = Table(
 )
 
 
-def _search_index(table: Table) -> None:
-    """The gazetteer's trigram index over the folded asset code."""
-    Index(
-        f"ix_{table.name}_code_search",
-        func.platform.search_fold(table.c.code).label("code"),
-        postgresql_using="gin",
-        postgresql_ops={"code": "gin_trgm_ops"},
-    )
-
-
-_search_index(pipes)
-_search_index(points)
+search_indexes(pipes, "code")
+search_indexes(points, "code")
