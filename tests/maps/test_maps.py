@@ -10,33 +10,10 @@ import uuid
 
 import pytest
 
-from geoplatform.app import create_app
-from geoplatform.db import transaction
-from geoplatform.keys import create_key
+from tests.maps.conftest import auth
 from tests.tileserver.test_styles import maplibre_errors, strings
 
-MODULES = ["base", "tests.fixtures.internal"]
 VADUZ = [9.5209, 47.141]
-
-
-@pytest.fixture(scope="module")
-def client(demo_settings, demo_load):
-    update = {"modules": MODULES, "rate_limit_key_prefix": f"gp_test_{uuid.uuid4().hex}"}
-    app = create_app(demo_settings.model_copy(update=update))
-    yield app.test_client()
-    app.blueprints["tiles"].tile_service.close()
-    app.extensions["geoplatform"].engine.dispose()
-
-
-def auth(engine, department: str, role: str) -> dict:
-    with transaction(engine) as conn:
-        _record, key = create_key(conn, department, role, "tests")
-    return {"Authorization": f"Bearer {key}"}
-
-
-@pytest.fixture(scope="module")
-def water_editor(demo_engine):
-    return auth(demo_engine, "water_utility", "editor")
 
 
 @pytest.fixture(scope="module")

@@ -3,29 +3,12 @@ checks it, and equal to the style of the map once saved; nothing is saved."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
-from geoplatform.app import create_app
-from tests.maps.test_maps import MODULES, auth, new_map, with_layer
+from tests.maps.test_maps import new_map, with_layer
 from tests.tileserver.test_styles import maplibre_errors, strings
 
 PREVIEW = "/maps/preview/style.json"
-
-
-@pytest.fixture(scope="module")
-def client(demo_settings, demo_load):
-    update = {"modules": MODULES, "rate_limit_key_prefix": f"gp_test_{uuid.uuid4().hex}"}
-    app = create_app(demo_settings.model_copy(update=update))
-    yield app.test_client()
-    app.blueprints["tiles"].tile_service.close()
-    app.extensions["geoplatform"].engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def water_editor(demo_engine):
-    return auth(demo_engine, "water_utility", "editor")
 
 
 def preview_of(document: dict) -> dict:

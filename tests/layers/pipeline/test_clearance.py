@@ -19,15 +19,15 @@ from layers.pipeline.clearance import (
     required_clearance,
 )
 from layers.pipeline.measure import NoProjectedCrs, measuring_srid
+from tests.layers.pipeline.drawing import UTM_32N, add_network, add_pipe
 
-UTM_32N = 32632
-X0, Y0 = 500_000.0, 5_200_000.0
+ORIGIN = (500_000.0, 5_200_000.0)
 NETWORKS = [
     ("water", "JS", "给水管网", "Water mains"),
     ("reclaimed", "JS", "再生水管网", "Reclaimed water"),
     ("gas", "RQ", "燃气管网", "Gas mains"),
 ]
-# code, network, utility, diameter, pressure class, (start, end) depths, line in metres from X0/Y0
+# code, network, utility, diameter, pressure class, (start, end) depths, line in metres from ORIGIN
 PIPES = [
     # Side by side, outer walls 0.65 - 0.15 - 0.10 = 0.40 m apart: 给水 ↔ 燃气 中压 needs 0.5 m.
     ("W1", "water", "JS", 300, None, (1.2, 1.2), [(0, 0), (100, 0)]),
@@ -60,25 +60,6 @@ INSERT_CITY = text(
     ON CONFLICT (id) DO UPDATE SET projected_srid = EXCLUDED.projected_srid
     """
 )
-INSERT_NETWORK = text(
-    """
-    INSERT INTO pipeline.networks (code, utility, name_zh, name_en, source)
-    VALUES (:code, :utility, :name_zh, :name_en, 'test')
-    """
-)
-INSERT_PIPE = text(
-    """
-    INSERT INTO pipeline.pipes (network, code, utility, diameter_mm, pressure_class,
-                                start_depth_m, end_depth_m, length_m, geom)
-    SELECT :network, :code, :utility, :diameter_mm, :pressure_class,
-           :start_depth_m, :end_depth_m, ST_Length(line), ST_Transform(line, 4490)
-      FROM ST_SetSRID(ST_GeomFromText(:wkt), :srid) AS line
-    """
-)
-
-
-def line_wkt(points: list[tuple[float, float]]) -> str:
-    return "LINESTRING(" + ", ".join(f"{X0 + x} {Y0 + y}" for x, y in points) + ")"
 
 
 @pytest.fixture(scope="module")
@@ -87,24 +68,19 @@ def engine(make_database):
     with engine.begin() as conn:
         conn.execute(INSERT_CITY, {"srid": UTM_32N})
         for code, utility, name_zh, name_en in NETWORKS:
-            conn.execute(
-                INSERT_NETWORK,
-                {"code": code, "utility": utility, "name_zh": name_zh, "name_en": name_en},
-            )
+            add_network(conn, code, utility, name_zh, name_en)
         for code, network, utility, diameter, pressure, (start, end), points in PIPES:
-            conn.execute(
-                INSERT_PIPE,
-                {
-                    "network": network,
-                    "code": code,
-                    "utility": utility,
-                    "diameter_mm": diameter,
-                    "pressure_class": pressure,
-                    "start_depth_m": start,
-                    "end_depth_m": end,
-                    "wkt": line_wkt(points),
-                    "srid": UTM_32N,
-                },
+            add_pipe(
+                conn,
+                network,
+                code,
+                points,
+                ORIGIN,
+                utility,
+                diameter_mm=diameter,
+                pressure_class=pressure,
+                start_depth_m=start,
+                end_depth_m=end,
             )
     yield engine
     engine.dispose()
@@ -213,7 +189,7 @@ def corner_lonlat(conn, point: tuple[float, float]) -> tuple[float, float]:
             "SELECT ST_X(p), ST_Y(p) FROM "
             "ST_Transform(ST_SetSRID(ST_MakePoint(:x, :y), :srid), 4490) AS p"
         ),
-        {"x": X0 + point[0], "y": Y0 + point[1], "srid": UTM_32N},
+        {"x": ORIGIN[0] + point[0], "y": ORIGIN[1] + point[1], "srid": UTM_32N},
     ).one()
     return row[0], row[1]
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import pytest
 from pyproj import Transformer
-from sqlalchemy import text
 
 from geoplatform.app import create_app
 from geoplatform.db import make_engine, transaction
@@ -24,8 +23,9 @@ from geoplatform.keys import create_key
 from geoplatform.layer_state import record_change
 from layers.pipeline.isolation import NoPipeNearby, UnknownPipe, isolate_burst
 from layers.pipeline.network import load_network
+from tests.layers.pipeline.drawing import VADUZ, add_network, add_pipe, add_point
 
-X0, Y0 = 539_000.0, 5_223_000.0
+X0, Y0 = VADUZ
 NETWORK = "test_water"
 
 PIPES = {
@@ -56,77 +56,31 @@ CONNECTIONS = {
     "sc9": ((50, 200), 9),
 }
 
-_INSERT_PIPE = """
-INSERT INTO pipeline.pipes (network, code, utility, role, diameter_mm, length_m, geom)
-VALUES (:network, :code, 'JS', :role, 150, :length,
-        ST_Transform(ST_SetSRID(ST_GeomFromText(:wkt), 32632), 4490))
-"""
-_INSERT_POINT = """
-INSERT INTO pipeline.points (network, code, utility, kind, pipe_code, normal_state, operable,
-                             source_kind, customers, address, geom)
-VALUES (:network, :code, 'JS', :kind, :pipe_code, :normal_state, :operable, :source_kind,
-        :customers, :address,
-        ST_Transform(ST_SetSRID(ST_MakePoint(:x, :y), 32632), 4490))
-"""
-
-
-def _wkt(coords) -> str:
-    return "LINESTRING(" + ", ".join(f"{X0 + x} {Y0 + y}" for x, y in coords) + ")"
-
-
-def _point(code, kind, xy, **extra) -> dict:
-    row = {
-        "network": NETWORK,
-        "code": code,
-        "kind": kind,
-        "pipe_code": None,
-        "normal_state": None,
-        "operable": None,
-        "source_kind": None,
-        "customers": None,
-        "address": None,
-        "x": X0 + xy[0],
-        "y": Y0 + xy[1],
-    }
-    return row | extra
-
 
 @pytest.fixture(scope="module")
 def sketch(make_database):
     settings = make_database("isolation")
     engine = make_engine(settings)
     with transaction(engine) as conn:
-        conn.exec_driver_sql(
-            "INSERT INTO pipeline.networks (code, utility, name_zh, name_en, source) "
-            f"VALUES ('{NETWORK}', 'JS', '测试管网', 'Test network', 'drawn by hand')"
-        )
+        add_network(conn, NETWORK, "JS", "测试管网", "Test network")
         for code, coords in PIPES.items():
             role = "service" if code.startswith("Sv") else "main"
-            length = sum(
-                ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5
-                for (x0, y0), (x1, y1) in zip(coords, coords[1:], strict=False)
+            add_pipe(conn, NETWORK, code, coords, role=role, diameter_mm=150)
+        add_point(conn, NETWORK, "S", "source", (0, 0), source_kind="plant")
+        for code, (pipe, xy, state) in VALVES.items():
+            add_point(
+                conn, NETWORK, code, "valve", xy, pipe_code=pipe, normal_state=state, operable=True
             )
-            conn.execute(
-                text(_INSERT_PIPE),
-                {
-                    "network": NETWORK,
-                    "code": code,
-                    "role": role,
-                    "length": length,
-                    "wkt": _wkt(coords),
-                },
+        for code, (xy, n) in CONNECTIONS.items():
+            add_point(
+                conn,
+                NETWORK,
+                code,
+                "service_connection",
+                xy,
+                customers=n,
+                address=f"{code} street 1",
             )
-        rows = [_point("S", "source", (0, 0), source_kind="plant")]
-        rows += [
-            _point(code, "valve", xy, pipe_code=pipe, normal_state=state, operable=True)
-            for code, (pipe, xy, state) in VALVES.items()
-        ]
-        rows += [
-            _point(code, "service_connection", xy, customers=n, address=f"{code} street 1")
-            for code, (xy, n) in CONNECTIONS.items()
-        ]
-        for row in rows:
-            conn.execute(text(_INSERT_POINT), row)
     yield settings, engine
     engine.dispose()
 

@@ -21,8 +21,9 @@ from layers.pipeline.maintenance import (
     refresh_service_lives,
     replacement_warnings,
 )
+from tests.layers.pipeline.drawing import add_network, add_pipe, add_point
 
-UTM_32N = 32632
+ORIGIN = (500_000.0, 5_200_000.0)
 THIS_YEAR = dt.date.today().year
 # code, network, utility, material, install year
 PIPES = [
@@ -32,51 +33,27 @@ PIPES = [
     ("GAS", "gas", "RQ", "G", THIS_YEAR - 40),  # steel, 30 years: overdue, but gas
 ]
 
-INSERT_NETWORK = text(
-    """
-    INSERT INTO pipeline.networks (code, utility, name_zh, name_en, source)
-    VALUES (:code, :utility, :code, :code, 'test')
-    """
-)
-INSERT_PIPE = text(
-    """
-    INSERT INTO pipeline.pipes (network, code, utility, material, install_year, diameter_mm,
-                                length_m, geom)
-    SELECT :network, :code, :utility, :material, :install_year, 200, ST_Length(line),
-           ST_Transform(line, 4490)
-      FROM ST_SetSRID(ST_MakeLine(ST_MakePoint(500000, 5200000 + :offset),
-                                  ST_MakePoint(500100, 5200000 + :offset)), :srid) AS line
-    """
-)
-INSERT_VALVE = text(
-    """
-    INSERT INTO pipeline.points (network, code, utility, kind, geom)
-    VALUES ('water', 'V1', 'JS', 'valve',
-            ST_Transform(ST_SetSRID(ST_MakePoint(500000, 5200000), :srid), 4490))
-    """
-)
-
 
 @pytest.fixture(scope="module")
 def engine(make_database):
     engine = make_engine(make_database("maintenance"))
     with engine.begin() as conn:
         for code, utility in (("water", "JS"), ("gas", "RQ")):
-            conn.execute(INSERT_NETWORK, {"code": code, "utility": utility})
+            add_network(conn, code, utility)
         for offset, (code, network, utility, material, year) in enumerate(PIPES):
-            conn.execute(
-                INSERT_PIPE,
-                {
-                    "network": network,
-                    "code": code,
-                    "utility": utility,
-                    "material": material,
-                    "install_year": year,
-                    "offset": offset * 10.0,
-                    "srid": UTM_32N,
-                },
+            line = [(0, offset * 10.0), (100, offset * 10.0)]
+            add_pipe(
+                conn,
+                network,
+                code,
+                line,
+                ORIGIN,
+                utility,
+                material=material,
+                install_year=year,
+                diameter_mm=200,
             )
-        conn.execute(INSERT_VALVE, {"srid": UTM_32N})
+        add_point(conn, "water", "V1", "valve", (0, 0), ORIGIN)
         refresh_service_lives(conn)
     yield engine
     engine.dispose()

@@ -12,11 +12,11 @@ from sqlalchemy import text
 from geoplatform.db import make_engine
 from geoplatform.errors import InvalidParameter, NotFound
 from layers.pipeline.profile import BrokenChain, UnknownPipe, nice_ticks, pipe_profile, profile_svg
+from tests.layers.pipeline.drawing import UTM_32N, add_network, add_pipe
 
-UTM_32N = 32632
-X0, Y0 = 500_000.0, 5_200_000.0
+ORIGIN = (500_000.0, 5_200_000.0)
 SVG = "{http://www.w3.org/2000/svg}"
-# code, line in metres from X0/Y0 as stored, (start, end) ground, (start, end) depth, diameter
+# code, line in metres from ORIGIN as stored, (start, end) ground, (start, end) depth, diameter
 PIPES = [
     ("A", [(0, 0), (100, 0)], (10.0, 10.5), (1.2, 1.4), 300),
     # Stored from its far end back to A's end.
@@ -27,21 +27,6 @@ PIPES = [
     # Ground level not surveyed.
     ("E", [(250, 20), (300, 20)], (None, None), (1.6, 1.8), 200),
 ]
-
-INSERT_PIPE = text(
-    """
-    INSERT INTO pipeline.pipes (network, code, utility, diameter_mm, material,
-                                start_ground_m, end_ground_m, start_depth_m, end_depth_m,
-                                length_m, geom)
-    SELECT 'water', :code, 'JS', :diameter_mm, 'QM', :start_ground_m, :end_ground_m,
-           :start_depth_m, :end_depth_m, ST_Length(line), ST_Transform(line, 4490)
-      FROM ST_SetSRID(ST_GeomFromText(:wkt), :srid) AS line
-    """
-)
-
-
-def line_wkt(points: list[tuple[float, float]]) -> str:
-    return "LINESTRING(" + ", ".join(f"{X0 + x} {Y0 + y}" for x, y in points) + ")"
 
 
 @pytest.fixture(scope="module")
@@ -55,25 +40,20 @@ def engine(make_database):
             ),
             {"srid": UTM_32N},
         )
-        conn.execute(
-            text(
-                "INSERT INTO pipeline.networks (code, utility, name_zh, name_en, source) "
-                "VALUES ('water', 'JS', '给水管网', 'Water mains', 'test')"
-            )
-        )
+        add_network(conn, "water", "JS", "给水管网", "Water mains")
         for code, points, (g1, g2), (d1, d2), diameter in PIPES:
-            conn.execute(
-                INSERT_PIPE,
-                {
-                    "code": code,
-                    "diameter_mm": diameter,
-                    "start_ground_m": g1,
-                    "end_ground_m": g2,
-                    "start_depth_m": d1,
-                    "end_depth_m": d2,
-                    "wkt": line_wkt(points),
-                    "srid": UTM_32N,
-                },
+            add_pipe(
+                conn,
+                "water",
+                code,
+                points,
+                ORIGIN,
+                diameter_mm=diameter,
+                material="QM",
+                start_ground_m=g1,
+                end_ground_m=g2,
+                start_depth_m=d1,
+                end_depth_m=d2,
             )
     yield engine
     engine.dispose()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
 
 from geoplatform.db import make_engine, transaction
 from layers.pipeline.network import load_network
 from layers.pipeline.topology import check_topology
-from tests.layers.pipeline.test_isolation import _INSERT_PIPE, _INSERT_POINT, _point, _wkt
+from tests.layers.pipeline.drawing import add_network, add_pipe, add_point
 
-NETWORK = "test_water"  # the helpers of test_isolation write into this network code
+NETWORK = "test_water"
 PIPES = {
     "P1": [(0, 0), (100, 0)],
     "P2": [(100, 0), (200, 0)],
@@ -29,26 +28,11 @@ PIPES = {
 def report(make_database):
     engine = make_engine(make_database("topology"))
     with transaction(engine) as conn:
-        conn.execute(
-            text(
-                "INSERT INTO pipeline.networks (code, utility, name_zh, name_en, source) "
-                "VALUES (:code, 'JS', '拓扑测试', 'Topology test', 'drawn by hand')"
-            ),
-            {"code": NETWORK},
-        )
+        add_network(conn, NETWORK, "JS", "拓扑测试", "Topology test")
         for code, coords in PIPES.items():
-            conn.execute(
-                text(_INSERT_PIPE),
-                {
-                    "network": NETWORK,
-                    "code": code,
-                    "role": "main",
-                    "length": 1.0,
-                    "wkt": _wkt(coords),
-                },
-            )
-        conn.execute(text(_INSERT_POINT), _point("S", "source", (0, 0), source_kind="plant"))
-        conn.execute(text(_INSERT_POINT), _point("Voff", "valve", (500, 500), normal_state="open"))
+            add_pipe(conn, NETWORK, code, coords)
+        add_point(conn, NETWORK, "S", "source", (0, 0), source_kind="plant")
+        add_point(conn, NETWORK, "Voff", "valve", (500, 500), normal_state="open")
     with engine.connect() as conn:
         yield check_topology(conn, load_network(conn, NETWORK))
     engine.dispose()
