@@ -1,8 +1,9 @@
 // The map studio: log in with a department key, pick layers and style them, see them drawn as
 // they will be saved, save the map; edit or delete the department's saved maps.
 import * as maplibregl from "maplibre-gl";
+import { keyedClient } from "geoplatform/keyed";
 
-const KEY = "geoplatform.studio.key";
+const { hasKey, remember, forget, call, api, withKey } = keyedClient("geoplatform.studio.key");
 const DEFAULT_COLOUR = "#d0021b";
 const PREVIEW_DELAY_MS = 300;
 const $ = (id) => document.getElementById(id);
@@ -12,31 +13,6 @@ let editing = null; // the saved map the form edits: { slug, etag, saved } (save
 let previewTimer;
 let previewCount = 0;
 const labelsLoading = new WeakMap();
-
-/** A same-origin request carrying the key: its body and ETag; rejects with the server's
- * description on errors. */
-async function call(path, options = {}) {
-  const headers = { "X-API-Key": key(), ...options.headers };
-  const response = await fetch(path, { ...options, headers });
-  const body = response.status === 204 ? null : await response.json();
-  if (!response.ok) throw new Error(body?.description ?? `HTTP ${response.status}`);
-  return { body, etag: response.headers.get("ETag") };
-}
-
-async function api(path, options) {
-  return (await call(path, options)).body;
-}
-
-function key() {
-  return sessionStorage.getItem(KEY) ?? "";
-}
-
-/** MapLibre's requests to this server (styles, TileJSON, tiles, glyphs) carry the key too, so the
- * preview draws the internal layers the key may read. */
-function withKey(url) {
-  if (new URL(url, location.href).origin !== location.origin) return { url };
-  return { url, headers: { "X-API-Key": key() } };
-}
 
 function element(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
@@ -51,7 +27,7 @@ async function start() {
     me = await api("/auth/whoami");
     collections = (await api("/collections")).collections;
   } catch (error) {
-    sessionStorage.removeItem(KEY);
+    forget();
     $("login-error").textContent = error.message;
     return;
   }
@@ -326,13 +302,13 @@ function cityBounds(layers) {
 $("login").addEventListener("submit", (event) => {
   event.preventDefault();
   $("login-error").textContent = "";
-  sessionStorage.setItem(KEY, $("key").value.trim());
+  remember($("key").value);
   start();
 });
 $("logout").addEventListener("click", () => {
-  sessionStorage.removeItem(KEY);
+  forget();
   location.reload();
 });
 $("new-map").addEventListener("click", newMap);
 $("map-form").addEventListener("submit", save);
-if (sessionStorage.getItem(KEY)) start();
+if (hasKey()) start();

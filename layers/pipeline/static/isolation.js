@@ -1,18 +1,11 @@
 // The burst isolation map: log in with a department key, click a pipe, see what to close.
 import * as maplibregl from "maplibre-gl";
+import { keyedClient } from "geoplatform/keyed";
 
-const KEY = "geoplatform.pipeline.key";
+const { hasKey, remember, forget, api, withKey } = keyedClient("geoplatform.pipeline.key");
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 let map;
-
-async function api(path, options = {}) {
-  const headers = { "X-API-Key": sessionStorage.getItem(KEY) ?? "", ...options.headers };
-  const response = await fetch(path, { ...options, headers });
-  const body = await response.json();
-  if (!response.ok) throw new Error(body?.description ?? `HTTP ${response.status}`);
-  return body;
-}
 
 function utilityLayer(network) {
   return `pipeline.${network.utility_name}_pipes`;
@@ -23,7 +16,7 @@ async function start() {
   try {
     networks = (await api("/pipeline/networks")).networks;
   } catch (error) {
-    sessionStorage.removeItem(KEY);
+    forget();
     $("login-error").textContent = error.message;
     return;
   }
@@ -44,10 +37,7 @@ async function start() {
     center: [9.52, 47.14],
     zoom: 13,
     // Confidential tiles need the key; other origins never get it.
-    transformRequest: (url) =>
-      url.startsWith(location.origin)
-        ? { url, headers: { "X-API-Key": sessionStorage.getItem(KEY) ?? "" } }
-        : { url },
+    transformRequest: withKey,
   });
   map.addControl(new maplibregl.NavigationControl(), "top-right");
   map.addControl(new maplibregl.ScaleControl(), "bottom-left");
@@ -160,7 +150,7 @@ function drawResult(report) {
 
 $("login").addEventListener("submit", (event) => {
   event.preventDefault();
-  sessionStorage.setItem(KEY, $("key").value);
+  remember($("key").value);
   start();
 });
-if (sessionStorage.getItem(KEY)) start();
+if (hasKey()) start();
