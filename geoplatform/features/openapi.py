@@ -95,6 +95,14 @@ def operation(method: str | None = None, **document: Any) -> Callable:
     return decorate
 
 
+def query_parameters(*names: str, required: tuple[str, ...] = ()) -> list[dict]:
+    """String query parameters by name for ``operation(parameters=...)``."""
+    return [
+        {"name": name, "in": "query", "required": name in required, "schema": {"type": "string"}}
+        for name in names
+    ]
+
+
 def openapi_document(app: Flask, server_url: str, title: str, version: str) -> dict:
     paths: dict[str, dict] = {}
     operation_ids: set[str] = set()

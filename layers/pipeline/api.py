@@ -17,7 +17,7 @@ from geoplatform.auth import ADMIN, EDITOR, can_read, current_principal
 from geoplatform.authn import private
 from geoplatform.db import transaction
 from geoplatform.errors import Forbidden, InvalidParameter, NotFound
-from geoplatform.features.openapi import operation
+from geoplatform.features.openapi import operation, query_parameters
 from geoplatform.site.maplibre import find_maplibre
 from layers.pipeline.clearance import check_clearances
 from layers.pipeline.graphs import NetworkCache, NetworkVersion
@@ -124,10 +124,9 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
     @blueprint.get("/pipeline/isolation/order")
     @operation(
         summary="Printable repair order (抢修工单) of a burst isolation",
-        parameters=[
-            {"name": n, "in": "query", "required": n == "network", "schema": {"type": "string"}}
-            for n in ("network", "pipe", "lon", "lat", "inoperable")
-        ],
+        parameters=query_parameters(
+            "network", "pipe", "lon", "lat", "inoperable", required=("network",)
+        ),
         tags=["pipeline"],
     )
     def repair_order():
@@ -151,10 +150,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
     @blueprint.get("/pipeline/clearances")
     @operation(
         summary="Clearance check (碰撞检查) between networks after GB 50289-2016",
-        parameters=[
-            {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-            for n in ("networks", "bbox", "limit", "f")
-        ],
+        parameters=query_parameters("networks", "bbox", "limit", "f"),
         tags=["pipeline"],
     )
     def clearances():
@@ -180,11 +176,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
     @blueprint.get("/pipeline/networks/<network>/profile")
     @operation(
         summary="Longitudinal profile (纵断面) of a run of pipes, as JSON or an SVG chart",
-        parameters=[
-            _NETWORK_PARAM,
-            {"name": "pipes", "in": "query", "required": True, "schema": {"type": "string"}},
-            {"name": "f", "in": "query", "required": False, "schema": {"type": "string"}},
-        ],
+        parameters=[_NETWORK_PARAM, *query_parameters("pipes", "f", required=("pipes",))],
         tags=["pipeline"],
     )
     def profile(network: str):
@@ -201,8 +193,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
         summary="Maintenance records (养护记录) of one pipe or point",
         parameters=[
             _NETWORK_PARAM,
-            {"name": "asset_type", "in": "query", "required": True, "schema": {"type": "string"}},
-            {"name": "asset_code", "in": "query", "required": True, "schema": {"type": "string"}},
+            *query_parameters("asset_type", "asset_code", required=("asset_type", "asset_code")),
         ],
         tags=["pipeline"],
     )
@@ -237,10 +228,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
     @blueprint.get("/pipeline/replacement")
     @operation(
         summary="Pipes past or near their material's service life (更新预警), as GeoJSON",
-        parameters=[
-            {"name": n, "in": "query", "required": n == "utility", "schema": {"type": "string"}}
-            for n in ("utility", "network")
-        ],
+        parameters=query_parameters("utility", "network", required=("utility",)),
         tags=["pipeline"],
     )
     def replacement():
