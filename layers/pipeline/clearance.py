@@ -36,6 +36,7 @@ from sqlalchemy.engine import Connection
 from geoplatform.errors import InvalidParameter, NotFound
 from geoplatform.refdata import read_table
 from layers.pipeline.measure import measuring_srid
+from layers.pipeline.networks import existing_networks
 
 HORIZONTAL_TABLE = "pipe_clearances"
 VERTICAL_TABLE = "pipe_vertical_clearances"
@@ -286,8 +287,6 @@ VERTICAL_SQL = text(
     """
 )
 
-NETWORKS_SQL = text("SELECT code FROM pipeline.networks WHERE code = ANY(:codes)")
-
 
 # --- the report -----------------------------------------------------------------------------
 
@@ -448,7 +447,7 @@ def check_clearances(
 
 def require_networks(conn: Connection, codes: Sequence[str]) -> None:
     """NotFound naming every code that is not a network."""
-    known = set(conn.execute(NETWORKS_SQL, {"codes": list(codes)}).scalars())
+    known = set(existing_networks(conn, list(codes)))
     missing = [code for code in codes if code not in known]
     if missing:
         raise UnknownNetwork("unknown network(s): " + ", ".join(missing))

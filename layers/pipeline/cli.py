@@ -6,14 +6,13 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import text
 
 from geoplatform.db import make_engine
 from layers.pipeline.epanet import import_epanet_command
 from layers.pipeline.load import DemoSummary, load_demo_networks, network_rules
+from layers.pipeline.networks import existing_networks
 
 console = Console(stderr=True)
-_PRESENT = "SELECT count(*) FROM pipeline.networks WHERE code = ANY(:codes)"
 
 
 @click.group("pipeline")
@@ -30,8 +29,8 @@ def load_demo_command(ctx: click.Context, seed: int, force: bool) -> None:
     engine = make_engine(ctx.find_root().obj)
     codes = [rules.network for rules in network_rules()]
     with engine.connect() as conn:
-        present = conn.execute(text(_PRESENT), {"codes": codes}).scalar()
-    if present == len(codes) and not force:
+        present = existing_networks(conn, codes)
+    if len(present) == len(codes) and not force:
         engine.dispose()
         # make setup runs this every time: regenerating would drop edits and bump versions.
         console.print(f"{', '.join(codes)} exist; nothing to do. Use --force to regenerate.")

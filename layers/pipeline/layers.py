@@ -170,7 +170,6 @@ def _layers_of(utility: Utility) -> tuple[Layer, ...]:
             properties=POINT_PROPERTIES,
             searchable=("code",),
             search_type="kind",
-            min_length_px=0.0,
             style=_point_style(utility.color),
             **{**common, "minzoom": 13},
         ),

@@ -117,7 +117,8 @@ NOT_SERVED_FAR = "farther than {max_m:g} m from any main"
 NOT_SERVED_UNDER = "a main runs under the building"
 NOT_SERVED_NO_MAINS = "the network has no mains"
 
-PIPE_COLUMNS = (
+# Columns written from the generator's rows (geometry and length are computed in SQL).
+_ASSET_COLUMNS = (
     "network",
     "code",
     "utility",
@@ -126,6 +127,9 @@ PIPE_COLUMNS = (
     "install_year",
     "owner",
     "status",
+)
+PIPE_COLUMNS = (
+    *_ASSET_COLUMNS,
     "role",
     "diameter_mm",
     "material",
@@ -138,14 +142,7 @@ PIPE_COLUMNS = (
     "road_name",
 )
 POINT_COLUMNS = (
-    "network",
-    "code",
-    "utility",
-    "subtype",
-    "feature_code",
-    "install_year",
-    "owner",
-    "status",
+    *_ASSET_COLUMNS,
     "kind",
     "pipe_code",
     "normal_state",

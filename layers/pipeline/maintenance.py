@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from geoplatform.errors import InvalidParameter, NotFound
 from geoplatform.refdata import read_table
 from layers.pipeline.clearance import DEGREE_DIGITS
+from layers.pipeline.networks import existing_networks
 from layers.pipeline.utilities import BY_NAME, utility_by_name_or_code
 
 SERVICE_LIVES_TABLE = "pipe_service_lives"
@@ -37,7 +38,6 @@ MAINTENANCE_KINDS = (
 )
 ASSET_TABLES = {"pipe": "pipes", "point": "points"}
 
-NETWORK_SQL = text("SELECT 1 FROM pipeline.networks WHERE code = :network")
 ASSET_SQL = {
     asset_type: text(f"SELECT 1 FROM pipeline.{table} WHERE network = :network AND code = :code")
     for asset_type, table in ASSET_TABLES.items()
@@ -149,7 +149,7 @@ def _check_asset_type(asset_type: str) -> None:
 
 
 def _require_asset(conn: Connection, network: str, asset_type: str, asset_code: str) -> None:
-    if conn.execute(NETWORK_SQL, {"network": network}).scalar() is None:
+    if not existing_networks(conn, [network]):
         raise NotFound(f"unknown network {network!r}")
     found = conn.execute(ASSET_SQL[asset_type], {"network": network, "code": asset_code})
     if found.scalar() is None:
@@ -190,7 +190,7 @@ def replacement_warnings(conn: Connection, utility_name: str, network: str | Non
         utility = utility_by_name_or_code(utility_name)
     except ValueError as error:
         raise InvalidParameter(str(error)) from None
-    if network is not None and conn.execute(NETWORK_SQL, {"network": network}).scalar() is None:
+    if network is not None and not existing_networks(conn, [network]):
         raise NotFound(f"unknown network {network!r}")
     rows = conn.execute(REPLACEMENT_SQL[utility.name], {"network": network}).mappings()
     features = []

@@ -36,3 +36,12 @@ def network_summaries(conn: Connection) -> list[dict]:
         }
         for row in conn.execute(text(_SUMMARIES))
     ]
+
+
+def existing_networks(conn: Connection, codes: list[str]) -> list[str]:
+    """Which of ``codes`` name a loaded network."""
+    rows = conn.execute(
+        text("SELECT code FROM pipeline.networks WHERE code = ANY(:codes) ORDER BY code"),
+        {"codes": codes},
+    )
+    return list(rows.scalars())
