@@ -35,14 +35,11 @@ from sqlalchemy.engine import Connection
 
 from geoplatform.errors import InvalidParameter, NotFound
 from geoplatform.refdata import read_table
-from layers.pipeline.measure import measuring_srid
+from layers.pipeline.measure import DEGREE_DIGITS, measuring_srid, metres
 from layers.pipeline.networks import existing_networks
 
 HORIZONTAL_TABLE = "pipe_clearances"
 VERTICAL_TABLE = "pipe_vertical_clearances"
-# Metres are reported to the millimetre: finer than any survey of buried pipes.
-METRE_DIGITS = 3
-DEGREE_DIGITS = 7
 
 # GB 50028 pressure classes; the stored value may be the Chinese class or its English name.
 PRESSURE_CLASSES = {
@@ -492,10 +489,10 @@ def _horizontal(conn: Connection, params: dict) -> tuple[list[HorizontalViolatio
                 HorizontalViolation(
                     pipe_a=_pipe_ref(a),
                     pipe_b=_pipe_ref(b),
-                    centreline_m=_metres(row["centreline_m"]),
-                    measured_m=_metres(measured),
+                    centreline_m=metres(row["centreline_m"]),
+                    measured_m=metres(measured),
                     required_m=requirement.rule.min_m,
-                    shortfall_m=_metres(requirement.rule.min_m - measured),
+                    shortfall_m=metres(requirement.rule.min_m - measured),
                     rule=requirement.rule,
                     assumed=requirement.assumed,
                     geometry=json.loads(row["geometry"]),
@@ -530,13 +527,13 @@ def _crossing(row: Mapping, a: dict, b: dict, requirement: Requirement) -> Cross
     depth_b = depth_at(b["start_depth_m"], b["end_depth_m"], row["b_fraction"])
     measured = shortfall = None
     if depth_a is not None and depth_b is not None:
-        measured = _metres(abs(depth_a - depth_b) - _half_widths(a, b))
-        shortfall = _metres(requirement.rule.min_m - measured)
+        measured = metres(abs(depth_a - depth_b) - _half_widths(a, b))
+        shortfall = metres(requirement.rule.min_m - measured)
     return Crossing(
         pipe_a=_pipe_ref(a),
         pipe_b=_pipe_ref(b),
-        depth_a_m=None if depth_a is None else _metres(depth_a),
-        depth_b_m=None if depth_b is None else _metres(depth_b),
+        depth_a_m=None if depth_a is None else metres(depth_a),
+        depth_b_m=None if depth_b is None else metres(depth_b),
         measured_m=measured,
         required_m=requirement.rule.min_m,
         shortfall_m=shortfall,
@@ -572,7 +569,3 @@ def _pipe_ref(pipe: Mapping) -> PipeRef:
         pressure_class=pipe["pressure_class"],
         laying=pipe["laying"],
     )
-
-
-def _metres(value: float) -> float:
-    return round(value, METRE_DIGITS)

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from geoplatform.errors import InvalidParameter, NotFound
 from geoplatform.refdata import read_table
-from layers.pipeline.clearance import DEGREE_DIGITS
+from layers.pipeline.measure import DEGREE_DIGITS
 from layers.pipeline.networks import existing_networks
 from layers.pipeline.utilities import BY_NAME, utility_by_name_or_code
 

@@ -10,6 +10,11 @@ from geoplatform import city
 from geoplatform.crs import projected_srid_for
 from geoplatform.errors import NotFound
 
+# Metres are reported to the millimetre: finer than any survey of buried pipes; degrees to 1e-7
+# (about a centimetre).
+METRE_DIGITS = 3
+DEGREE_DIGITS = 7
+
 _EXTENT = """
 SELECT ST_XMin(e) AS west, ST_YMin(e) AS south, ST_XMax(e) AS east, ST_YMax(e) AS north
   FROM (SELECT ST_Extent(geom) AS e FROM pipeline.pipes) AS extent
@@ -28,3 +33,7 @@ def measuring_srid(conn: Connection) -> int:
     if row.west is None:
         raise NoProjectedCrs("no city is loaded and no pipe either: nothing to measure in")
     return projected_srid_for((row.west, row.south, row.east, row.north))
+
+
+def metres(value: float) -> float:
+    return round(value, METRE_DIGITS)

@@ -21,8 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from geoplatform.errors import InvalidParameter, NotFound
-from layers.pipeline.clearance import DEGREE_DIGITS, METRE_DIGITS
-from layers.pipeline.measure import measuring_srid
+from layers.pipeline.measure import DEGREE_DIGITS, measuring_srid, metres
 
 NETWORK_SQL = text("SELECT snap_tolerance_m FROM pipeline.networks WHERE code = :network")
 
@@ -184,8 +183,8 @@ def _walk(network: str, run: list[_Pipe], reversed_: list[bool]) -> Profile:
         pipes.append(
             ProfilePipe(
                 code=pipe.code,
-                from_m=_metres(distance),
-                to_m=_metres(distance + length),
+                from_m=metres(distance),
+                to_m=metres(distance + length),
                 length_m=length,
                 reversed=backwards,
                 diameter_mm=row["diameter_mm"],
@@ -194,7 +193,7 @@ def _walk(network: str, run: list[_Pipe], reversed_: list[bool]) -> Profile:
             )
         )
         distance += length
-    return Profile(network, pipes, stations, _metres(distance))
+    return Profile(network, pipes, stations, metres(distance))
 
 
 def _station(row: dict, end: str, distance: float) -> Station:
@@ -204,18 +203,14 @@ def _station(row: dict, end: str, distance: float) -> Station:
     return Station(
         pipe_code=row["code"],
         end=end,
-        distance_m=_metres(distance),
+        distance_m=metres(distance),
         ground_m=ground,
         depth_m=depth,
-        axis_m=None if axis is None else _metres(axis),
-        top_m=None if axis is None else _metres(axis + radius),
-        invert_m=None if axis is None else _metres(axis - radius),
+        axis_m=None if axis is None else metres(axis),
+        top_m=None if axis is None else metres(axis + radius),
+        invert_m=None if axis is None else metres(axis - radius),
         diameter_mm=row["diameter_mm"],
     )
-
-
-def _metres(value: float) -> float:
-    return round(value, METRE_DIGITS)
 
 
 # --- the chart ------------------------------------------------------------------------------
@@ -296,16 +291,16 @@ def _axes(svg: ET.Element, frame: _Frame, elevations: bool) -> None:
     bottom, left = HEIGHT - MARGIN_BOTTOM, MARGIN_LEFT
     _line(group, left, bottom, WIDTH - MARGIN_RIGHT, bottom)
     _line(group, left, MARGIN_TOP, left, bottom)
-    for metres in nice_ticks(0.0, frame.x_max):
-        x = frame.x(metres)
+    for tick in nice_ticks(0.0, frame.x_max):
+        x = frame.x(tick)
         _line(group, x, bottom, x, bottom + 5)
-        _label(svg, x, bottom + 18, f"{metres:g}", "middle")
-    for metres in nice_ticks(frame.y_min, frame.y_max):
-        y = frame.y(metres)
+        _label(svg, x, bottom + 18, f"{tick:g}", "middle")
+    for tick in nice_ticks(frame.y_min, frame.y_max):
+        y = frame.y(tick)
         _line(group, left - 5, y, left, y)
         grid = _line(svg, left, y, WIDTH - MARGIN_RIGHT, y)
         grid.set("stroke", COLOURS["grid"])
-        _label(svg, left - 8, y + 4, f"{metres:g}", "end")
+        _label(svg, left - 8, y + 4, f"{tick:g}", "end")
     _label(svg, (left + WIDTH - MARGIN_RIGHT) / 2, HEIGHT - 12, "距离 Distance (m)", "middle")
     name = "高程 Elevation (m)" if elevations else "埋深 Depth below ground (m)"
     vertical = _label(svg, 16, (MARGIN_TOP + bottom) / 2, name, "middle")
