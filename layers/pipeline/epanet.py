@@ -32,10 +32,8 @@ from geoplatform.city import projected_srid
 from geoplatform.config import Settings, load_settings
 from geoplatform.db import make_engine
 from geoplatform.errors import InvalidParameter
-from geoplatform.layer_state import record_change
 from layers.pipeline import models
-from layers.pipeline.layers import PIPELINE_LAYERS
-from layers.pipeline.maintenance import refresh_service_lives
+from layers.pipeline.changes import networks_changed
 from layers.pipeline.utilities import Utility, utility_by_name_or_code
 
 NETWORK_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -153,8 +151,8 @@ def import_epanet(
         to_storage = Transformer.from_crs(srid, STORAGE_SRID, always_xy=True)
         _insert_pipes(conn, _pipe_rows(model, layout, network, owner, to_storage))
         _insert_points(conn, _point_rows(model, layout, network, owner, to_storage))
-        for code in {owner.code, replaced_utility} - {None}:
-            _record_changes(conn, code)
+        changed = {owner.code, replaced_utility} - {None}
+        networks_changed(conn, [utility_by_name_or_code(code) for code in changed])
     links = Counter(model.get_link(name).link_type for name in model.link_name_list)
     nodes = Counter(model.get_node(name).node_type for name in model.node_name_list)
     return EpanetImport(
@@ -512,17 +510,6 @@ def _insert_points(conn: Connection, rows: list[dict]) -> None:
         geom=func.ST_GeomFromWKB(bindparam("wkb"), STORAGE_SRID)
     )
     conn.execute(statement, rows)
-
-
-def _record_changes(conn: Connection, utility_code: str) -> None:
-    # The replacement layers join the service lives of data/pipe_service_lives.csv.
-    refresh_service_lives(conn)
-    # Fresh statistics, or the planner misjudges per-network queries (topology, clearances).
-    conn.execute(text("ANALYZE pipeline.pipes, pipeline.points"))
-    utility = utility_by_name_or_code(utility_code)
-    for layer in PIPELINE_LAYERS:
-        if layer.id.startswith(f"pipeline.{utility.name}_"):
-            record_change(conn, layer)
 
 
 def _offset_option(value: str) -> tuple[float, float]:

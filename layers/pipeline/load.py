@@ -94,10 +94,8 @@ from sqlalchemy.engine import Connection
 
 from geoplatform.city import projected_srid
 from geoplatform.ingest import copy_rows, create_staging
-from geoplatform.layer_state import record_change
 from geoplatform.refdata import read_table
-from layers.pipeline.layers import PIPELINE_LAYERS
-from layers.pipeline.maintenance import refresh_service_lives
+from layers.pipeline.changes import networks_changed
 from layers.pipeline.utilities import BY_CODE, Utility
 
 Progress = Callable[[str, int, int], None]
@@ -852,12 +850,7 @@ def load_demo_networks(
             rules.network: _generate_network(conn, rules, srid, Drawer(seed, rules), report)
             for rules in all_rules
         }
-        # The replacement layers join the service lives of data/pipe_service_lives.csv.
-        refresh_service_lives(conn)
-        # Fresh statistics, or the planner misjudges per-network queries (topology, clearances).
-        conn.execute(text("ANALYZE pipeline.pipes, pipeline.points"))
-        for layer in _layers_of(all_rules):
-            record_change(conn, layer)
+        networks_changed(conn, [rules.utility for rules in all_rules])
     return DemoSummary(seed, summaries, time.perf_counter() - started)
 
 
@@ -911,11 +904,6 @@ def _summary(rules, mains, components, points, services: Services) -> NetworkSum
         buildings_served=len(services.points),
         not_served=services.not_served,
     )
-
-
-def _layers_of(all_rules: Iterable[NetworkRules]):
-    prefixes = tuple(f"pipeline.{rules.utility.name}_" for rules in all_rules)
-    return [layer for layer in PIPELINE_LAYERS if layer.id.startswith(prefixes)]
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:

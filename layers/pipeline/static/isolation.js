@@ -51,7 +51,7 @@ async function start() {
 }
 
 function showNetwork(network) {
-  for (const id of ["network-pipes"]) if (map.getLayer(id)) map.removeLayer(id);
+  if (map.getLayer("network-pipes")) map.removeLayer("network-pipes");
   if (map.getSource("network")) map.removeSource("network");
   const layer = utilityLayer(network);
   map.addSource("network", {
