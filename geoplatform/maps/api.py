@@ -33,7 +33,6 @@ from geoplatform.maps.spec import MapSpec, SavedMapBody, parse_map_body, parse_p
 from geoplatform.maps.store import SavedMap
 from geoplatform.maps.style import BASE_MODULE, build_map_style, check_spec_layers
 from geoplatform.registry import Layer, Registry
-from geoplatform.site.maplibre import find_maplibre
 
 if TYPE_CHECKING:
     from geoplatform.platform import Platform
@@ -56,7 +55,6 @@ _IF_MATCH = {
 
 def make_maps_blueprint(platform: Platform) -> Blueprint:
     registry, engine = platform.registry, platform.engine
-    maplibre = find_maplibre()
     blueprint = Blueprint("maps", __name__, template_folder="templates")
 
     def visible_map(slug: str) -> SavedMap:
@@ -159,7 +157,7 @@ def make_maps_blueprint(platform: Platform) -> Blueprint:
     @operation(summary="A saved map as a full page", parameters=[_SLUG], tags=["maps"])
     def map_page(slug: str):
         saved = visible_map(slug)
-        page = render_template("maps/viewer.html", saved=saved, maplibre_version=maplibre.version())
+        page = render_template("maps/viewer.html", saved=saved)
         return _per_caller(Response(page, mimetype="text/html"))
 
     def _owned(saved: SavedMap) -> tuple[SavedMap, Principal]:

@@ -9,10 +9,9 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from geoplatform.features.openapi import operation
-from geoplatform.site.maplibre import MapLibreDist
 
 
-def add_studio(blueprint: Blueprint, maplibre: MapLibreDist) -> None:
+def add_studio(blueprint: Blueprint) -> None:
     """Route ``/studio`` on the site blueprint."""
 
     @blueprint.get("/studio")
@@ -20,4 +19,4 @@ def add_studio(blueprint: Blueprint, maplibre: MapLibreDist) -> None:
         summary="The map studio: assemble and save a map without code (a page)", tags=["maps"]
     )
     def studio():
-        return render_template("site/studio.html", maplibre_version=maplibre.version())
+        return render_template("site/studio.html")

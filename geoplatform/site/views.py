@@ -25,11 +25,14 @@ def make_site_blueprint(node_modules: Path = NODE_MODULES) -> Blueprint:
         static_url_path="/static/site",
     )
 
+    @blueprint.app_context_processor
+    def maplibre_context() -> dict:
+        # Every map page of any blueprint links the MapLibre this site serves (_maplibre.html).
+        return {"maplibre_version": maplibre.version()}
+
     def map_page() -> Response:
         problem = maplibre.problem()
-        page = render_template(
-            "site/map.html", maplibre_version=maplibre.version(), problem=problem
-        )
+        page = render_template("site/map.html", problem=problem)
         return Response(page, status=503 if problem else 200, mimetype="text/html")
 
     @blueprint.get("/static/vendor/maplibre-gl/<version>/<name>")
@@ -42,6 +45,6 @@ def make_site_blueprint(node_modules: Path = NODE_MODULES) -> Blueprint:
         return allow_any_origin(response)
 
     blueprint.register_blueprint(make_sdk_blueprint(maplibre))
-    add_studio(blueprint, maplibre)
+    add_studio(blueprint)
     blueprint.map_page = map_page
     return blueprint

@@ -18,7 +18,6 @@ from geoplatform.authn import private
 from geoplatform.db import transaction
 from geoplatform.errors import Forbidden, InvalidParameter, NotFound
 from geoplatform.features.openapi import operation, query_parameters
-from geoplatform.site.maplibre import find_maplibre
 from layers.pipeline.clearance import check_clearances
 from layers.pipeline.graphs import NetworkCache, NetworkVersion
 from layers.pipeline.isolation import isolate_burst
@@ -51,7 +50,6 @@ _NETWORK_PARAM = {
 def make_pipeline_blueprint(platform: Platform) -> Blueprint:
     registry, engine = platform.registry, platform.engine
     graphs = NetworkCache(engine)
-    maplibre = find_maplibre()
     blueprint = Blueprint(
         "pipeline",
         __name__,
@@ -86,7 +84,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
         summary="The burst isolation map (a page; a department key logs in)", tags=["pipeline"]
     )
     def isolation_map():
-        return render_template("pipeline/map.html", maplibre_version=maplibre.version())
+        return render_template("pipeline/map.html")
 
     @blueprint.get("/pipeline/networks")
     @operation(summary="Utility networks the caller may read", tags=["pipeline"])
