@@ -53,6 +53,9 @@ def create_app(settings: Settings | None = None, *, validate: bool = True) -> Fl
     for module in platform.modules:
         for blueprint in module.blueprints:
             app.register_blueprint(blueprint(platform))
+    for module in platform.modules:
+        for front in module.fronts:
+            app.wsgi_app = front(app, platform)
     return app
 
 

@@ -98,16 +98,16 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address `geoplatform serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `geoplatform serve` binds to.")
-    workers: int = Field(2, ge=1, le=64, description="gunicorn worker processes.")
+    workers: int = Field(2, ge=1, le=64, description="Worker processes of `geoplatform serve`.")
     threads: int = Field(
         8,
         ge=1,
         le=256,
-        description="Threads per worker (gunicorn gthread): map clients keep connections open "
+        description="Threads per worker that run requests: map clients keep connections open "
         "and ask for many tiles at once; a thread waiting on PostgreSQL does not hold the others.",
     )
     keepalive: int = Field(
-        5, ge=0, le=300, description="Seconds an idle client connection is kept open."
+        5, ge=0, le=60, description="Seconds an idle client connection is kept open."
     )
     api_key_cache_ttl: float = Field(
         5.0,

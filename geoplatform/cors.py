@@ -13,10 +13,16 @@ KEY_HEADERS = "X-API-Key, Authorization"
 PREFLIGHT_MAX_AGE = 600
 
 
-def allow_any_origin(response: Response, expose: tuple[str, ...] = ()) -> Response:
-    response.headers["Access-Control-Allow-Origin"] = "*"
+def any_origin_headers(expose: tuple[str, ...] = ()) -> dict[str, str]:
+    """The headers that let any origin read a response (and the ``expose`` headers of it)."""
+    headers = {"Access-Control-Allow-Origin": "*"}
     if expose:
-        response.headers["Access-Control-Expose-Headers"] = ", ".join(expose)
+        headers["Access-Control-Expose-Headers"] = ", ".join(expose)
+    return headers
+
+
+def allow_any_origin(response: Response, expose: tuple[str, ...] = ()) -> Response:
+    response.headers.update(any_origin_headers(expose))
     return response
 
 

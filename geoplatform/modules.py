@@ -29,6 +29,10 @@ class Module:
     commands: tuple[click.Command, ...] = field(default=())
     # Extra links for each collection document (the tile service links its tilesets).
     collection_links: Callable[..., list[dict]] | None = None
+    # Factories called with the finished Flask app and the Platform, each returning a WSGI app
+    # that answers some requests itself and hands the rest to ``app.wsgi_app`` (hot paths that
+    # must not pay for the framework).
+    fronts: tuple[Callable[..., Callable], ...] = ()
 
 
 def load_modules(names: list[str], prefix: str = "layers.") -> list[Module]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import morecantile
 from flask import Blueprint, Response, current_app, jsonify, request
-from isal import igzip
 
 from geoplatform.auth import current_principal, readable_layer
 from geoplatform.cors import open_blueprint
@@ -13,10 +12,10 @@ from geoplatform.layer_state import layer_states
 from geoplatform.registry import Layer, Registry
 from tileserver.cache import TileCache
 from tileserver.mvt import MAX_ZOOM, TileRangeError
+from tileserver.replies import EXPOSED_HEADERS, MVT_TYPE, accepts_gzip, tile_reply
 from tileserver.tilejson import tilejson_document
 from tileserver.tiles import TileService
 
-MVT_TYPE = "application/vnd.mapbox-vector-tile"
 MAX_LAYERS_PER_TILE = 32
 WEB_MERCATOR_QUAD = "WebMercatorQuad"
 TILESETS_VECTOR_REL = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
@@ -54,22 +53,11 @@ def tile_response(service: TileService, layers: tuple[Layer, ...], z, x, y, max_
         tile = service.tile(layers, z, x, y, request.headers.get("If-None-Match"))
     except TileRangeError as exc:
         raise InvalidParameter(str(exc)) from None
-    public = all(layer.is_public for layer in layers)
-    headers = {
-        "ETag": tile.etag,
-        "Cache-Control": f"{'public' if public else 'private'}, max-age={max_age}",
-        "Vary": "Accept-Encoding" if public else "Accept-Encoding, Authorization, X-API-Key",
-    }
-    if tile.gzipped is None:
-        return Response(status=304, headers=headers)
-    if tile.empty:
-        return Response(status=204, headers=headers)
-    if "gzip" in request.headers.get("Accept-Encoding", ""):
-        body = tile.gzipped
-        headers["Content-Encoding"] = "gzip"
-    else:
-        body = igzip.decompress(tile.gzipped)
-    return Response(body, status=200, mimetype=MVT_TYPE, headers=headers)
+    reply = tile_reply(tile, layers, max_age, accepts_gzip(request.headers.get("Accept-Encoding")))
+    response = Response(reply.body, status=reply.status, headers=reply.headers)
+    if "Content-Type" not in reply.headers:
+        del response.headers["Content-Type"]  # Werkzeug's default text/html, on a 204 or 304
+    return response
 
 
 def collection_tile_links(layer: Layer, base_url: str) -> list[dict]:
@@ -94,7 +82,7 @@ def make_tiles_blueprint(platform) -> Blueprint:
     blueprint = Blueprint("tiles", __name__)
     blueprint.tile_service = service
 
-    open_blueprint(blueprint, expose=("ETag",))
+    open_blueprint(blueprint, expose=EXPOSED_HEADERS)
 
     @blueprint.get("/tiles/<layers>/<z>/<x>/<y>.mvt")
     def xyz_tile(layers: str, z: str, x: str, y: str):

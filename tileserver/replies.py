@@ -1,0 +1,50 @@
+"""What a tile answers over HTTP (status, headers, body), whoever serves it.
+
+The Flask route and the public front (tileserver/front.py) both answer tiles; both build the
+answer here, so a tile never differs by the path it took.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from isal import igzip
+
+from geoplatform.authn import CREDENTIAL_HEADERS
+from geoplatform.registry import Layer
+from tileserver.tiles import Tile
+
+MVT_TYPE = "application/vnd.mapbox-vector-tile"
+# Browsers read the ETag of a cross-origin tile only if it is exposed (MapLibre revalidates).
+EXPOSED_HEADERS = ("ETag",)
+
+
+@dataclass(frozen=True)
+class TileReply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def tile_reply(tile: Tile, layers: tuple[Layer, ...], max_age: int, gzip_ok: bool) -> TileReply:
+    """200 with the tile (gzipped if the client accepts it), 204 empty, 304 not modified."""
+    public = all(layer.is_public for layer in layers)
+    vary = ", ".join(("Accept-Encoding",) if public else ("Accept-Encoding", *CREDENTIAL_HEADERS))
+    headers = {
+        "ETag": tile.etag,
+        "Cache-Control": f"{'public' if public else 'private'}, max-age={max_age}",
+        "Vary": vary,
+    }
+    if tile.gzipped is None:
+        return TileReply(304, headers, b"")
+    if tile.empty:
+        return TileReply(204, headers, b"")
+    headers["Content-Type"] = MVT_TYPE
+    if gzip_ok:
+        headers["Content-Encoding"] = "gzip"
+        return TileReply(200, headers, tile.gzipped)
+    return TileReply(200, headers, igzip.decompress(tile.gzipped))
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    return "gzip" in (accept_encoding or "")
