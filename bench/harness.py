@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -50,7 +52,28 @@ class Runner:
         self.rounds = rounds
         self.concurrency = concurrency
 
-    def __call__(self, name: str, cases: list, fetch: Callable[[object], int], warm=1) -> Result:
+    def throughput_of(self, fetch: Callable[[object], int]) -> Callable[[list, int], float]:
+        """Requests/s of ``concurrency`` client threads doing ``rounds`` passes over the cases."""
+
+        def load(cases: list, concurrency: int) -> float:
+            work = cases * self.rounds
+            with ThreadPoolExecutor(concurrency) as pool:
+                started = time.perf_counter()
+                list(pool.map(fetch, work))
+                return len(work) / (time.perf_counter() - started)
+
+        return load
+
+    def __call__(
+        self,
+        name: str,
+        cases: list,
+        fetch: Callable[[object], int],
+        warm: int = 1,
+        load: Callable[[list, int], float] | None = None,
+    ) -> Result:
+        """``load(cases, concurrency)``, when given, measures requests/s instead of client
+        threads calling ``fetch`` (see ``wrk_load``)."""
         for _ in range(warm):
             sizes = [fetch(case) for case in cases]
         latencies = []
@@ -59,11 +82,7 @@ class Runner:
                 started = time.perf_counter()
                 fetch(case)
                 latencies.append(time.perf_counter() - started)
-        work = cases * self.rounds
-        with ThreadPoolExecutor(self.concurrency) as pool:
-            started = time.perf_counter()
-            list(pool.map(fetch, work))
-            per_second = len(work) / (time.perf_counter() - started)
+        per_second = (load or self.throughput_of(fetch))(cases, self.concurrency)
         result = Result(name, len(cases), latencies, per_second, statistics.mean(sizes))
         print(f"  {name}: median {result.median_ms:.2f} ms, {per_second:,.0f} req/s", flush=True)
         return result
@@ -89,24 +108,63 @@ def http_get(port: int, path: Callable[[object], str]) -> Callable[[object], int
 
 def http_get_keepalive(port: int, path: Callable[[object], str]) -> Callable[[object], int]:
     """A fetch of ``path(case)`` on the calling thread's persistent connection, as a browser
-    (MapLibre) fetches tiles: HTTP/1.1 keep-alive, gzip."""
+    (MapLibre) fetches tiles: HTTP/1.1 keep-alive, gzip. A kept connection the server closed
+    while idle (its keep-alive timeout) is opened again, as browsers do."""
     local = threading.local()
 
     def fetch(case) -> int:
         conn = getattr(local, "conn", None)
-        if conn is None:
-            conn = local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        conn.request("GET", path(case), headers={"Accept-Encoding": "gzip"})
+        if conn is not None:
+            try:
+                return _get(conn, path(case))
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                conn.close()
+        conn = local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        return _get(conn, path(case))
+
+    def _get(conn: http.client.HTTPConnection, target: str) -> int:
+        conn.request("GET", target, headers={"Accept-Encoding": "gzip"})
         response = conn.getresponse()
         body = response.read()
         if response.status not in (200, 204):
-            raise RuntimeError(f"{path(case)}: HTTP {response.status} {body[:200]!r}")
+            raise RuntimeError(f"{target}: HTTP {response.status} {body[:200]!r}")
         if response.getheader("Connection", "").lower() == "close":
             conn.close()
             local.conn = None
         return len(body)
 
     return fetch
+
+
+WRK_SCRIPT = Path(__file__).with_name("wrk_paths.lua")
+
+
+def wrk_load(port: int, path: Callable[[object], str], close: bool = False, seconds: float = 8.0):
+    """Requests/s that wrk gets from a server, cycling through ``path(case)`` of the cases on
+    ``concurrency`` kept-alive connections with Accept-Encoding: gzip (``close``: a new
+    connection for every request).
+
+    wrk is C on epoll: it can load a server harder than the Python client, whose threads share
+    one interpreter and topped out near 2,100 requests/s on two cores, below what the server
+    answers from its cache. Refuses to report a run with failed or unexpected responses.
+    """
+
+    def load(cases: list, concurrency: int) -> float:
+        if shutil.which("wrk") is None:
+            sys.exit("wrk is not installed: apt-get install wrk (see bench/README.md)")
+        with tempfile.NamedTemporaryFile("w", suffix=".txt") as paths:
+            paths.write("".join(f"{path(case)}\n" for case in cases))
+            paths.flush()
+            command = ["wrk", "--threads", str(min(concurrency, 2)), "--connections"]
+            command += [str(concurrency), "--duration", f"{seconds:g}s", "--script"]
+            command += [str(WRK_SCRIPT), f"http://127.0.0.1:{port}"]
+            env = {**os.environ, "WRK_PATHS": paths.name, "WRK_CLOSE": "1" if close else ""}
+            out = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+        if "Non-2xx" in out.stdout or "Socket errors" in out.stdout:
+            sys.exit(f"wrk saw failed requests:\n{out.stdout}")
+        return float(re.search(r"Requests/sec:\s+([\d.]+)", out.stdout)[1])
+
+    return load
 
 
 @contextmanager

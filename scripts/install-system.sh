@@ -3,7 +3,8 @@
 set -euo pipefail
 
 # chromium: the browser the map site's tests drive (Playwright, never its own downloads).
-packages=(postgresql-15-postgis-3 postgresql-15-pgrouting fonts-noto-cjk chromium)
+# wrk: the HTTP load generator of bench/tiles.py (C; the Python client cannot load a cached tile server).
+packages=(postgresql-15-postgis-3 postgresql-15-pgrouting fonts-noto-cjk chromium wrk)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
