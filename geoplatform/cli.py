@@ -132,9 +132,9 @@ def serve(ctx: click.Context, port: int | None, host: str | None, workers: int |
 
 
 def granian_arguments(settings: Settings, host: str, port: int, workers: int | None) -> list[str]:
-    """Granian (HTTP in Rust, the WSGI app in each worker's threads) rather than gunicorn: the
-    HTTP work of a cached tile took 0.85 ms per request over a kept-alive connection against
-    gunicorn gthread's 1.19 ms, and 1,790 against 970 requests/s on two cores (bench/tiles.py)."""
+    """Granian (HTTP in Rust, the WSGI app in each worker's threads) rather than gunicorn: a
+    small JSON answer (/tileMatrixSets) over a kept-alive connection took 0.85 ms against
+    gunicorn gthread's 1.19 ms, and the bench's client got 1,790 against 970 requests/s."""
     keepalive = (
         # Granian bounds an idle kept-alive connection by the time it waits for the next
         # request's headers.
