@@ -109,42 +109,36 @@ def main() -> int:
     tuned = connection_pool(settings.libpq_url, args.concurrency, TILE_SESSION)
     results["a2"] = run("(a') raw SQL, our session settings", cases, lambda c: render_sql(tuned, c))
     uncached = {"GEOPLATFORM_TILE_CACHE_MB": "0", "REDIS_URL": ""}
-    # Three warm passes for every server: each worker's connections prepare each statement once
-    # (a first execution on a new connection takes 15-30 ms: catalogue caches, PREPARE), and
-    # (a) ran each statement before it was timed too.
     with geoplatform_server(settings.database_url, args.workers, uncached) as port:
-        over = {"fetch": keepalive(port, ours), "load": wrk_load(port, ours), "warm": 3}
-        results["b"] = run("(b) endpoint, uncached", cases, **over)
-        results["b1"] = run("(b) endpoint uncached, single-layer", singles, **over)
-        results["bn"] = run(
-            "(b) uncached, new connection per tile",
-            cases,
-            http_get(port, ours),
-            load=wrk_load(port, ours, close=True),
-        )
+        results |= server_rows(run, "b", "(b) endpoint, uncached", port, ours, cases, singles)
     with geoplatform_server(settings.database_url, args.workers, {}) as port:
-        over = {"fetch": keepalive(port, ours), "load": wrk_load(port, ours), "warm": 3}
-        results["c"] = run("(c) endpoint, cached", cases, **over)
-        results["c1"] = run("(c) endpoint cached, single-layer", singles, **over)
-        results["cn"] = run(
-            "(c) cached, new connection per tile",
-            cases,
-            http_get(port, ours),
-            load=wrk_load(port, ours, close=True),
-        )
+        results |= server_rows(run, "c", "(c) endpoint, cached", port, ours, cases, singles)
     with tipg_server(settings.libpq_url, args.workers) as port:
-        over = {"fetch": keepalive(port, tipg), "load": wrk_load(port, tipg), "warm": 3}
-        results["d"] = run("(d) tipg, single-layer", singles, **over)
         # Over kept-alive connections uvicorn's answers stall on delayed ACKs (tipg's median
         # tile took 60 ms instead of 19 ms here): tipg is compared in its better mode.
-        results["dn"] = run(
-            "(d) tipg, new connection per tile",
-            singles,
-            http_get(port, tipg),
-            load=wrk_load(port, tipg, close=True),
-        )
+        results |= server_rows(run, "d", "(d) tipg", port, tipg, singles)
     print_results(results)
     return 0
+
+
+def server_rows(run, key, name, port, path, cases, singles=None) -> dict[str, Result]:
+    """A server's rows: over kept-alive connections (``key``; ``key1`` for the single-layer
+    tiles), and with a new connection per tile (``keyn``).
+
+    Three warm passes first: each worker's connections prepare each statement once (a first
+    execution on a new connection takes 15-30 ms: catalogue caches, PREPARE), and (a) ran each
+    statement before it was timed too."""
+    kept = {"fetch": keepalive(port, path), "load": wrk_load(port, path), "warm": 3}
+    rows = {key: run(name, cases, **kept)}
+    if singles:
+        rows[f"{key}1"] = run(f"{name}, single-layer", singles, **kept)
+    rows[f"{key}n"] = run(
+        f"{name}, new connection per tile",
+        cases,
+        http_get(port, path),
+        load=wrk_load(port, path, close=True),
+    )
+    return rows
 
 
 def ours(case: Case) -> str:
