@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import random
 import re
 import shutil
 import socket
@@ -51,6 +52,22 @@ class Runner:
     def __init__(self, rounds: int, concurrency: int) -> None:
         self.rounds = rounds
         self.concurrency = concurrency
+
+    def paired(self, cases: list, *fetches: Callable[[object], int]) -> list[list[float]]:
+        """Latencies (seconds) of several fetches of the same cases, each case asked of every
+        fetch in turn, in a new random order each time (random interleaving): whatever drifts on
+        the machine meanwhile falls on all of them alike."""
+        latencies: list[list[float]] = [[] for _ in fetches]
+        order = list(range(len(fetches)))
+        shuffle = random.Random(0).shuffle
+        for _ in range(self.rounds):
+            for case in cases:
+                shuffle(order)
+                for i in order:
+                    started = time.perf_counter()
+                    fetches[i](case)
+                    latencies[i].append(time.perf_counter() - started)
+        return latencies
 
     def throughput_of(self, fetch: Callable[[object], int]) -> Callable[[list, int], float]:
         """Requests/s of ``concurrency`` client threads doing ``rounds`` passes over the cases."""
