@@ -100,11 +100,13 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, description="Port `geoplatform serve` binds to.")
     workers: int = Field(2, ge=1, le=64, description="Worker processes of `geoplatform serve`.")
     threads: int = Field(
-        8,
+        5,
         ge=1,
         le=256,
         description="Threads per worker that run requests: map clients keep connections open "
-        "and ask for many tiles at once; a thread waiting on PostgreSQL does not hold the others.",
+        "and ask for many tiles at once; a thread waiting on PostgreSQL does not hold the others. "
+        "More than `GEOPLATFORM_DB_POOL_SIZE` only wait for a connection (Granian warns above "
+        "2 × cores + 1).",
     )
     keepalive: int = Field(
         5, ge=0, le=60, description="Seconds an idle client connection is kept open."
