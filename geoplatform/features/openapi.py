@@ -103,6 +103,18 @@ def query_parameters(*names: str, required: tuple[str, ...] = ()) -> list[dict]:
     ]
 
 
+def described_parameter(name: str, where: str, description: str) -> dict:
+    """A required string parameter in the path or a header, with what it means (path
+    parameters are found from the route; this adds their description)."""
+    return {
+        "name": name,
+        "in": where,
+        "required": True,
+        "description": description,
+        "schema": {"type": "string"},
+    }
+
+
 def openapi_document(app: Flask, server_url: str, title: str, version: str) -> dict:
     paths: dict[str, dict] = {}
     operation_ids: set[str] = set()

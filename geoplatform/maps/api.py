@@ -27,7 +27,7 @@ from geoplatform.errors import (
     PreconditionRequired,
 )
 from geoplatform.features.etag import parse_if_match
-from geoplatform.features.openapi import operation
+from geoplatform.features.openapi import described_parameter, operation
 from geoplatform.maps import store
 from geoplatform.maps.spec import MapSpec, SavedMapBody, parse_map_body, parse_preview_body
 from geoplatform.maps.store import SavedMap
@@ -37,20 +37,8 @@ from geoplatform.registry import Layer, Registry
 if TYPE_CHECKING:
     from geoplatform.platform import Platform
 
-_SLUG = {
-    "name": "slug",
-    "in": "path",
-    "required": True,
-    "description": "the map's slug",
-    "schema": {"type": "string"},
-}
-_IF_MATCH = {
-    "name": "If-Match",
-    "in": "header",
-    "required": True,
-    "description": "the map's ETag (its version)",
-    "schema": {"type": "string"},
-}
+_SLUG = described_parameter("slug", "path", "the map's slug")
+_IF_MATCH = described_parameter("If-Match", "header", "the map's ETag (its version)")
 
 
 def make_maps_blueprint(platform: Platform) -> Blueprint:
