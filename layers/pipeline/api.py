@@ -13,17 +13,19 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, jsonify, make_response, render_template, request
 
-from geoplatform.auth import ADMIN, EDITOR, can_read, current_principal
+from geoplatform.auth import can_read, current_principal
 from geoplatform.authn import private
 from geoplatform.db import transaction
-from geoplatform.errors import Forbidden, InvalidParameter, NotFound
-from geoplatform.features.openapi import operation, query_parameters
+from geoplatform.errors import InvalidParameter, NotFound
+from geoplatform.features.openapi import described_parameter, operation, query_parameters
+from geoplatform.features.params import finite_numbers
 from layers.pipeline.clearance import check_clearances
 from layers.pipeline.graphs import NetworkCache, NetworkVersion
 from layers.pipeline.isolation import isolate_burst
 from layers.pipeline.maintenance import (
     MaintenanceInput,
     add_record,
+    check_recorder,
     records_for,
     replacement_warnings,
 )
@@ -38,13 +40,7 @@ from layers.pipeline.utilities import BY_CODE, Utility, utility_by_name_or_code
 if TYPE_CHECKING:
     from geoplatform.platform import Platform
 
-_NETWORK_PARAM = {
-    "name": "network",
-    "in": "path",
-    "required": True,
-    "description": "the network's code",
-    "schema": {"type": "string"},
-}
+_NETWORK_PARAM = described_parameter("network", "path", "the network's code")
 
 
 def make_pipeline_blueprint(platform: Platform) -> Blueprint:
@@ -165,7 +161,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
                 conn,
                 networks=codes,
                 bbox=_bbox(args.get("bbox")),
-                limit=_positive_int(args, "limit"),
+                limit=_whole_number(args, "limit"),
             )
         if args.get("f") == "geojson":
             return _confidential(jsonify(report.feature_collection()))
@@ -213,8 +209,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
     def add_maintenance(network: str):
         utility = readable_version(network).utility
         caller = current_principal()
-        if caller.role not in (EDITOR, ADMIN) or caller.department != utility.department:
-            raise Forbidden(f"only editors of {utility.department} record maintenance")
+        check_recorder(caller, utility)
         body = parse(MaintenanceRequest, request.get_json(silent=True))
         record = MaintenanceInput(
             network=network, department=caller.department, **body.model_dump()
@@ -257,25 +252,24 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
 
 
 def _number(args, name: str) -> float:
-    try:
-        return float(args.get(name, ""))
-    except ValueError:
-        raise InvalidParameter(f"{name} must be a number") from None
+    numbers = finite_numbers(args.get(name, ""))
+    if numbers is None or len(numbers) != 1:
+        raise InvalidParameter(f"{name} must be a number")
+    return numbers[0]
 
 
-def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
+def _bbox(value: str | None) -> tuple[float, ...] | None:
+    """Four numbers; whether they make a box, check_clearances says."""
     if not value:
         return None
-    try:
-        parts = tuple(float(part) for part in value.split(","))
-    except ValueError:
-        raise InvalidParameter("bbox must be four numbers: west,south,east,north") from None
-    if len(parts) != 4:
+    numbers = finite_numbers(value)
+    if numbers is None or len(numbers) != 4:
         raise InvalidParameter("bbox must be four numbers: west,south,east,north")
-    return parts
+    return tuple(numbers)
 
 
-def _positive_int(args, name: str) -> int | None:
+def _whole_number(args, name: str) -> int | None:
+    """The parameter as an integer (check_clearances checks its range), None when absent."""
     if args.get(name) is None:
         return None
     try:

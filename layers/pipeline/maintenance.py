@@ -19,11 +19,12 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from geoplatform.errors import InvalidParameter, NotFound
+from geoplatform.auth import ADMIN, EDITOR, Principal
+from geoplatform.errors import Forbidden, InvalidParameter, NotFound
 from geoplatform.refdata import read_table
 from layers.pipeline.measure import DEGREE_DIGITS
 from layers.pipeline.networks import existing_networks
-from layers.pipeline.utilities import BY_NAME, utility_by_name_or_code
+from layers.pipeline.utilities import BY_NAME, Utility, utility_by_name_or_code
 
 SERVICE_LIVES_TABLE = "pipe_service_lives"
 # The check constraint ck_maintenance_kind of migration 0007; a test holds them equal.
@@ -98,6 +99,12 @@ class MaintenanceInput:
     cost_yuan: Decimal | float | None = None
     contractor: str | None = None
     department: str | None = None
+
+
+def check_recorder(principal: Principal, utility: Utility) -> None:
+    """Only the owner utility's editors and admins record maintenance."""
+    if principal.role not in (EDITOR, ADMIN) or principal.department != utility.department:
+        raise Forbidden(f"only editors of {utility.department} record maintenance")
 
 
 def add_record(conn: Connection, record: MaintenanceInput) -> dict:
