@@ -475,14 +475,9 @@ def _horizontal(conn: Connection, params: dict) -> tuple[list[HorizontalViolatio
     rows = conn.execute(
         HORIZONTAL_SQL, params | {"max_clearance_m": max(rule.min_m for rule in rules)}
     ).mappings()
-    violations, no_rule, checked = [], 0, 0
-    for row in rows:
-        a, b = _side(row, "a"), _side(row, "b")
-        requirement = required_clearance(rules, a, b)
-        if requirement is None:
-            no_rule += 1
-            continue
-        checked += 1
+    ruled, no_rule = _with_rules(rows, rules)
+    violations = []
+    for row, a, b, requirement in ruled:
         measured = row["centreline_m"] - _half_widths(a, b)
         if measured < requirement.rule.min_m:
             violations.append(
@@ -499,19 +494,14 @@ def _horizontal(conn: Connection, params: dict) -> tuple[list[HorizontalViolatio
                 )
             )
     violations.sort(key=lambda item: -item.shortfall_m)
-    return violations, no_rule, checked
+    return violations, no_rule, len(ruled)
 
 
 def _vertical(conn: Connection, params: dict) -> tuple[list[Crossing], list[Crossing], int, int]:
     rules = clearance_rules(VERTICAL_TABLE)
-    violations, unknown, no_rule, checked = [], [], 0, 0
-    for row in conn.execute(VERTICAL_SQL, params).mappings():
-        a, b = _side(row, "a"), _side(row, "b")
-        requirement = required_clearance(rules, a, b)
-        if requirement is None:
-            no_rule += 1
-            continue
-        checked += 1
+    ruled, no_rule = _with_rules(conn.execute(VERTICAL_SQL, params).mappings(), rules)
+    violations, unknown = [], []
+    for row, a, b, requirement in ruled:
         crossing = _crossing(row, a, b, requirement)
         if crossing.measured_m is None:
             unknown.append(crossing)
@@ -519,7 +509,21 @@ def _vertical(conn: Connection, params: dict) -> tuple[list[Crossing], list[Cros
             violations.append(crossing)
     violations.sort(key=lambda item: -item.shortfall_m)
     unknown.sort(key=lambda item: (item.pipe_a.code, item.pipe_b.code))
-    return violations, unknown, no_rule, checked
+    return violations, unknown, no_rule, len(ruled)
+
+
+def _with_rules(rows: Iterable[Mapping], rules) -> tuple[list[tuple], int]:
+    """Each pair's row, its two pipes and the clearance they need; the pairs no rule covers
+    are only counted."""
+    ruled, no_rule = [], 0
+    for row in rows:
+        a, b = _side(row, "a"), _side(row, "b")
+        requirement = required_clearance(rules, a, b)
+        if requirement is None:
+            no_rule += 1
+        else:
+            ruled.append((row, a, b, requirement))
+    return ruled, no_rule
 
 
 def _crossing(row: Mapping, a: dict, b: dict, requirement: Requirement) -> Crossing:
