@@ -29,6 +29,25 @@ def libpq_url(engine: Engine) -> str:
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+class LastInFirstOutPool(ConnectionPool):
+    """A pool that hands out the connection returned last.
+
+    psycopg_pool queues idle connections first in, first out: after one burst of requests grew
+    the pool, even one request at a time cycles through every connection, and each statement
+    then runs in a backend whose caches went cold since its last turn. Last in, first out (as
+    PgBouncer reuses server connections by default) keeps light traffic on one warm backend and
+    leaves the rest idle, where the pool's ``max_idle`` closes them. After a burst of six
+    concurrent clients, the statements of bench/tiles.py's uncached tiles then ran 0.12-0.25 ms
+    longer (median) on the rotating connections than on a client's own, and as fast LIFO."""
+
+    def _get_ready_connection(self, timeout: float | None) -> psycopg.Connection | None:
+        if self._pool:
+            # The superclass takes the leftmost: rotate the newest there first (under the
+            # pool's lock, held by the caller).
+            self._pool.rotate(1)
+        return super()._get_ready_connection(timeout)
+
+
 def _configure(conn: psycopg.Connection) -> None:
     conn.prepare_threshold = 0
     conn.cursor_factory = psycopg.RawCursor
@@ -110,7 +129,7 @@ class ReadPool:
             return self._pool
         with self._lock:
             if self._pool is None or self._pid != pid:
-                self._pool = ConnectionPool(
+                self._pool = LastInFirstOutPool(
                     self._conninfo,
                     min_size=1,
                     max_size=self._max_size,
