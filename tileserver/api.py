@@ -49,11 +49,14 @@ def parse_tile(z: str, x: str, y: str) -> tuple[int, int, int]:
 
 
 def tile_response(service: TileService, layers: tuple[Layer, ...], z, x, y, max_age: int):
+    gzip_ok = accepts_gzip(request.headers.get("Accept-Encoding"))
     try:
-        tile = service.tile(layers, z, x, y, request.headers.get("If-None-Match"))
+        tile = service.tile(
+            layers, z, x, y, request.headers.get("If-None-Match"), identity=not gzip_ok
+        )
     except TileRangeError as exc:
         raise InvalidParameter(str(exc)) from None
-    reply = tile_reply(tile, layers, max_age, accepts_gzip(request.headers.get("Accept-Encoding")))
+    reply = tile_reply(tile, layers, max_age, gzip_ok)
     response = Response(reply.body, status=reply.status, headers=reply.headers)
     if "Content-Type" not in reply.headers:
         del response.headers["Content-Type"]  # Werkzeug's default text/html, on a 204 or 304

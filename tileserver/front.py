@@ -54,16 +54,17 @@ class PublicTileFront:
         if request is None:
             return self.app(environ, start_response)
         layers, z, x, y = request
+        gzip_ok = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING"))
         try:
-            tile = self.service.tile(layers, z, x, y, environ.get("HTTP_IF_NONE_MATCH"))
+            tile = self.service.tile(
+                layers, z, x, y, environ.get("HTTP_IF_NONE_MATCH"), identity=not gzip_ok
+            )
         except TileRangeError:
             return self.app(environ, start_response)
         except Exception:
             log.exception("public tile front: %s; Flask answers it", environ.get("PATH_INFO"))
             return self.app(environ, start_response)
-        reply = tile_reply(
-            tile, layers, self.max_age, accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING"))
-        )
+        reply = tile_reply(tile, layers, self.max_age, gzip_ok)
         headers = [*reply.headers.items(), *CORS]
         if reply.status == 200:
             headers.append(("Content-Length", str(len(reply.body))))

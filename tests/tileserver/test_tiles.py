@@ -182,9 +182,22 @@ def test_http_caching_headers_gzip_and_cors(client):
     assert plain.headers["Cache-Control"] == "public, max-age=60"
     assert plain.headers["Access-Control-Allow-Origin"] == "*"
     etag = plain.headers["ETag"]
-    assert zipped.headers["ETag"] == etag
+    # Two representations, two strong validators (RFC 9110, 8.8.3).
+    assert zipped.headers["ETag"] != etag and etag.endswith('-identity"')
     again = get_tile(client, "base.buildings", z, x, y, **{"If-None-Match": etag})
     assert again.status_code == 304 and again.data == b""
+    assert again.headers["ETag"] == etag
+    gzip_etag = {"If-None-Match": zipped.headers["ETag"], "Accept-Encoding": "gzip"}
+    assert get_tile(client, "base.buildings", z, x, y, **gzip_etag).status_code == 304
+    # A validator of the gzipped tile does not validate the decompressed one, nor the reverse.
+    crossed = get_tile(
+        client, "base.buildings", z, x, y, **{"If-None-Match": gzip_etag["If-None-Match"]}
+    )
+    assert crossed.status_code == 200 and crossed.data == plain.data
+    crossed = get_tile(
+        client, "base.buildings", z, x, y, **{"If-None-Match": etag, "Accept-Encoding": "gzip"}
+    )
+    assert crossed.status_code == 200 and crossed.headers["Content-Encoding"] == "gzip"
     other = get_tile(client, "base.buildings", z, x, y, **{"If-None-Match": '"stale"'})
     assert other.status_code == 200
 
