@@ -44,6 +44,11 @@ class TileCache:
         self._remember(key, value)
         self._redis_call(lambda r: r.set(key, value, ex=self._ttl))
 
+    def close(self) -> None:
+        """Closes the Redis connections (the memory level needs nothing)."""
+        if self._redis is not None:
+            self._redis.close()
+
     def clear_memory(self) -> None:
         with self._lock:
             self._memory.clear()

@@ -111,6 +111,7 @@ class TileService:
     def close(self) -> None:
         self.versions.close()
         self.reads.close()
+        self.cache.close()
 
 
 def _etags(header: str) -> set[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import re
+from contextlib import ExitStack
 
 import pytest
 import redis
@@ -23,12 +24,23 @@ def seed(settings, *args):
     return CliRunner().invoke(seed_tiles_command, list(args), obj=settings)
 
 
-def test_seeded_tiles_are_in_redis_under_the_service_keys(demo_settings, demo_engine, client):
+@pytest.fixture
+def closing():
+    """Closes what a test registers with it (Redis clients, services) when the test ends."""
+    with ExitStack() as stack:
+        yield stack
+
+
+def test_seeded_tiles_are_in_redis_under_the_service_keys(
+    demo_settings, demo_engine, client, closing
+):
     tiles = tiles_over(layers_extent(demo_engine, LAYERS), 11, 14)
     # A cache with no memory level: only Redis, shared by every worker, can answer.
     probe = TileService(demo_engine, TileCache(demo_settings.redis_url, 0, 60))
+    closing.callback(probe.close)
     keys = [probe.cache_key(LAYERS, t.z, t.x, t.y) for t in tiles]
     shared = redis.Redis.from_url(demo_settings.redis_url)
+    closing.callback(shared.close)
     shared.delete(*keys)
     assert all(probe.cache.get(key) is None for key in keys)
 
@@ -36,6 +48,7 @@ def test_seeded_tiles_are_in_redis_under_the_service_keys(demo_settings, demo_en
 
     assert result.exit_code == 0, result.output
     fresh = TileCache(demo_settings.redis_url, 0, 60)
+    closing.callback(fresh.close)
     stored = {tile: fresh.get(key) for tile, key in zip(tiles, keys, strict=True)}
     assert all(value is not None for value in stored.values())
     empty = sum(value == b"" for value in stored.values())

@@ -296,20 +296,27 @@ def test_shared_cache_serves_other_workers(demo_settings, demo_engine):
     z, x, y = tile_at(VADUZ, 15)
     layers = (ROADS, BUILDINGS)
     first = TileService(demo_engine, TileCache(demo_settings.redis_url, 1 << 20, 60))
-    tile = first.tile(layers, z, x, y)
     # A second worker has an empty memory level; Redis holds what the first one rendered.
     second = TileCache(demo_settings.redis_url, 1 << 20, 60)
-    assert second.get(first.cache_key(layers, z, x, y)) == tile.gzipped
+    try:
+        tile = first.tile(layers, z, x, y)
+        assert second.get(first.cache_key(layers, z, x, y)) == tile.gzipped
+    finally:
+        first.close()
+        second.close()
 
 
 def test_tiles_still_served_when_redis_is_down(demo_engine):
     cache = TileCache("redis://127.0.0.1:1/0", 1 << 20, 60)
     service = TileService(demo_engine, cache)
     z, x, y = tile_at(VADUZ, 15)
-    tile = service.tile((ROADS,), z, x, y)
-    assert decode(gzip.decompress(tile.gzipped))["base.roads"]["features"]
-    assert not cache.redis_available
-    assert service.tile((ROADS,), z, x, y).gzipped == tile.gzipped
+    try:
+        tile = service.tile((ROADS,), z, x, y)
+        assert decode(gzip.decompress(tile.gzipped))["base.roads"]["features"]
+        assert not cache.redis_available
+        assert service.tile((ROADS,), z, x, y).gzipped == tile.gzipped
+    finally:
+        service.close()
 
 
 def test_tile_fetched_in_binary_equals_the_statement_run_in_text(demo_engine):
