@@ -1,4 +1,5 @@
-"""A WSGI front for the commonest request of all: a tile of public layers, asked for without a key.
+"""A WSGI front for the commonest request of all: a tile of public layers, asked for without a key
+(on the XYZ path or the OGC API Tiles one).
 
 A map view of the public site asks for dozens of tiles, most of them from the cache. Through
 Flask a cached tile cost 0.37 ms of Python (routing, ten request hooks, the response object;
@@ -22,16 +23,19 @@ from http import HTTPStatus
 from geoplatform.auth import ANONYMOUS, can_read
 from geoplatform.cors import any_origin_headers
 from geoplatform.registry import Layer, Registry
-from tileserver.api import MAX_LAYERS_PER_TILE
+from tileserver.api import MAX_LAYERS_PER_TILE, WEB_MERCATOR_QUAD
 from tileserver.mvt import TileRangeError
 from tileserver.replies import EXPOSED_HEADERS, accepts_gzip, tile_reply
 from tileserver.tiles import TileService
 
 log = logging.getLogger(__name__)
 
-# The XYZ route's path, with only the characters layer ids are made of: whatever else a path
-# holds (spaces, escapes, NUL) is for Flask to judge.
+# The XYZ route's path and the OGC API Tiles one (row before column), with only the characters
+# layer ids are made of: whatever else a path holds (spaces, escapes, NUL) is for Flask to judge.
 TILE_PATH = re.compile(r"/tiles/([A-Za-z0-9_.,-]+)/(\d{1,2})/(\d{1,10})/(\d{1,10})\.mvt")
+OGC_TILE_PATH = re.compile(
+    rf"/collections/([A-Za-z0-9_.-]+)/tiles/{WEB_MERCATOR_QUAD}/(\d{{1,2}})/(\d{{1,10}})/(\d{{1,10}})"
+)
 STATUS_LINES = {code: f"{code} {HTTPStatus(code).phrase}" for code in (200, 204, 304)}
 CORS = tuple(any_origin_headers(EXPOSED_HEADERS).items())
 
@@ -80,16 +84,19 @@ class PublicTileFront:
             or "HTTP_X_API_KEY" in environ
         ):
             return None
-        match = TILE_PATH.fullmatch(environ.get("PATH_INFO", ""))
-        if match is None:
+        path = environ.get("PATH_INFO", "")
+        if match := TILE_PATH.fullmatch(path):
+            ids, z, x, y = match[1].split(","), match[2], match[3], match[4]
+        elif match := OGC_TILE_PATH.fullmatch(path):
+            ids, z, y, x = [match[1]], match[2], match[3], match[4]
+        else:
             return None
-        ids = match[1].split(",")
         if len(ids) > self.max_layers or len(set(ids)) != len(ids):
             return None
         layers = tuple(self.public.get(layer_id) for layer_id in ids)
         if None in layers:
             return None
-        return layers, int(match[2]), int(match[3]), int(match[4])
+        return layers, int(z), int(x), int(y)
 
 
 def install_public_front(app, platform) -> WSGIApp:

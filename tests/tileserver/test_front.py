@@ -78,6 +78,22 @@ def test_answers_exactly_as_the_flask_route(front, layers, place, z):
     assert status == 200 and body == plain
 
 
+@pytest.mark.parametrize(("layer", "z"), [("base.roads", 14), ("base.buildings", 16)])
+def test_ogc_tiles_answer_exactly_as_the_flask_route(front, layer, z):
+    front, counting = front
+    z, x, y = tile_at(VADUZ, z)
+    path = f"/collections/{layer}/tiles/WebMercatorQuad/{z}/{y}/{x}"
+    status, headers, plain = compare(front, counting, path, {})
+    assert status == 200 and plain
+    status, headers, zipped = compare(front, counting, path, {"Accept-Encoding": "gzip"})
+    assert status == 200 and dict(headers)["Content-Encoding"] == "gzip"
+    # Row before column: the same tile as the XYZ path's.
+    xyz = Client(front).get(f"/tiles/{layer}/{z}/{x}/{y}.mvt", headers={"Accept-Encoding": "gzip"})
+    assert xyz.data == zipped and xyz.headers["ETag"] == dict(headers)["ETag"]
+    revalidate = {"If-None-Match": dict(headers)["ETag"], "Accept-Encoding": "gzip"}
+    assert compare(front, counting, path, revalidate)[0] == 304
+
+
 def test_empty_tile_is_the_same_204(front):
     front, counting = front
     status, headers, body = compare(front, counting, "/tiles/base.roads/16/0/0.mvt", {})
@@ -98,11 +114,18 @@ def test_empty_tile_is_the_same_204(front):
         ("/tiles/base.roads/{tile}.mvt", {"Authorization": "Bearer gp_nope"}, 401),
         ("/tiles/%20base.roads/{tile}.mvt", {}, 200),
         ("/tiles/base.roads/{tile}.json", {}, 404),
+        ("/collections/base.roads/tiles/WebMercatorQuad/3/0/8", {}, 400),
+        ("/collections/base.nothing/tiles/WebMercatorQuad/{ogc}", {}, 404),
+        ("/collections/pipeline.water_pipes/tiles/WebMercatorQuad/{ogc}", {}, 404),
+        ("/collections/base.roads/tiles/WebMercatorQuad/{ogc}?f=mvt", {}, 200),
+        ("/collections/base.roads/tiles/WebMercatorQuad/{ogc}", {"X-API-Key": "gp_no"}, 401),
+        ("/collections/base.roads/tiles/OtherQuad/{ogc}", {}, 404),
     ],
 )
 def test_passes_everything_else_to_flask(front, path, headers, status):
     front, counting = front
-    path = path.replace("{tile}", "{}/{}/{}".format(*tile_at(VADUZ, 14)))
+    z, x, y = tile_at(VADUZ, 14)
+    path = path.replace("{tile}", f"{z}/{x}/{y}").replace("{ogc}", f"{z}/{y}/{x}")
     response = Client(front).get(path, headers=headers)
     assert counting.calls == 1
     assert response.status_code == status, response.data
