@@ -37,7 +37,7 @@ class LastInFirstOutPool(ConnectionPool):
     then runs in a backend whose caches went cold since its last turn. Last in, first out (as
     PgBouncer reuses server connections by default) keeps light traffic on one warm backend and
     leaves the rest idle, where the pool's ``max_idle`` closes them. After a burst of six
-    concurrent clients, the statements of bench/tiles.py's uncached tiles then ran 0.12-0.25 ms
+    concurrent clients, the statements of bench/tiles.py's uncached tiles then ran 0.14-0.25 ms
     longer (median) on the rotating connections than on a client's own, and as fast LIFO."""
 
     def _get_ready_connection(self, timeout: float | None) -> psycopg.Connection | None:
