@@ -12,7 +12,7 @@ from geoplatform.layer_state import layer_states
 from geoplatform.registry import Layer, Registry
 from tileserver.cache import TileCache
 from tileserver.mvt import MAX_ZOOM, TileRangeError
-from tileserver.replies import EXPOSED_HEADERS, MVT_TYPE, accepts_gzip, tile_reply
+from tileserver.replies import EXPOSED_HEADERS, MVT_TYPE, answer_tile
 from tileserver.tilejson import tilejson_document
 from tileserver.tiles import TileService
 
@@ -49,14 +49,19 @@ def parse_tile(z: str, x: str, y: str) -> tuple[int, int, int]:
 
 
 def tile_response(service: TileService, layers: tuple[Layer, ...], z, x, y, max_age: int):
-    gzip_ok = accepts_gzip(request.headers.get("Accept-Encoding"))
     try:
-        tile = service.tile(
-            layers, z, x, y, request.headers.get("If-None-Match"), identity=not gzip_ok
+        reply = answer_tile(
+            service,
+            layers,
+            z,
+            x,
+            y,
+            if_none_match=request.headers.get("If-None-Match"),
+            accept_encoding=request.headers.get("Accept-Encoding"),
+            max_age=max_age,
         )
     except TileRangeError as exc:
         raise InvalidParameter(str(exc)) from None
-    reply = tile_reply(tile, layers, max_age, gzip_ok)
     response = Response(reply.body, status=reply.status, headers=reply.headers)
     if "Content-Type" not in reply.headers:
         del response.headers["Content-Type"]  # Werkzeug's default text/html, on a 204 or 304

@@ -6,7 +6,7 @@ Flask a cached tile cost 0.37 ms of Python (routing, ten request hooks, the resp
 measured on the demo city), several times the cache lookup itself, and the framework's share
 grows threefold when the process has just woken from waiting on PostgreSQL. Here it is a regular
 expression, a dictionary of the layers anyone may read, and the same ``TileService`` and
-``tile_reply`` the Flask route uses, so the bytes and headers are the same either way.
+``answer_tile`` the Flask route uses, so the bytes and headers are the same either way.
 
 Everything else goes on to Flask untouched and is answered there as before: a key (its rate limit
 is counted there), a query string, another method, a layer not public or unknown, a tile outside
@@ -25,7 +25,7 @@ from geoplatform.cors import any_origin_headers
 from geoplatform.registry import Layer, Registry
 from tileserver.api import MAX_LAYERS_PER_TILE, WEB_MERCATOR_QUAD
 from tileserver.mvt import TileRangeError
-from tileserver.replies import EXPOSED_HEADERS, accepts_gzip, tile_reply
+from tileserver.replies import EXPOSED_HEADERS, answer_tile
 from tileserver.tiles import TileService
 
 log = logging.getLogger(__name__)
@@ -58,17 +58,22 @@ class PublicTileFront:
         if request is None:
             return self.app(environ, start_response)
         layers, z, x, y = request
-        gzip_ok = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING"))
         try:
-            tile = self.service.tile(
-                layers, z, x, y, environ.get("HTTP_IF_NONE_MATCH"), identity=not gzip_ok
+            reply = answer_tile(
+                self.service,
+                layers,
+                z,
+                x,
+                y,
+                if_none_match=environ.get("HTTP_IF_NONE_MATCH"),
+                accept_encoding=environ.get("HTTP_ACCEPT_ENCODING"),
+                max_age=self.max_age,
             )
         except TileRangeError:
             return self.app(environ, start_response)
         except Exception:
             log.exception("public tile front: %s; Flask answers it", environ.get("PATH_INFO"))
             return self.app(environ, start_response)
-        reply = tile_reply(tile, layers, self.max_age, gzip_ok)
         headers = [*reply.headers.items(), *CORS]
         if reply.status == 200:
             headers.append(("Content-Length", str(len(reply.body))))

@@ -12,7 +12,7 @@ from isal import igzip
 
 from geoplatform.authn import CREDENTIAL_HEADERS
 from geoplatform.registry import Layer
-from tileserver.tiles import Tile
+from tileserver.tiles import Tile, TileService
 
 MVT_TYPE = "application/vnd.mapbox-vector-tile"
 # Browsers read the ETag of a cross-origin tile only if it is exposed (MapLibre revalidates).
@@ -26,7 +26,27 @@ class TileReply:
     body: bytes
 
 
-def tile_reply(tile: Tile, layers: tuple[Layer, ...], max_age: int, gzip_ok: bool) -> TileReply:
+def answer_tile(
+    service: TileService,
+    layers: tuple[Layer, ...],
+    z: int,
+    x: int,
+    y: int,
+    *,
+    if_none_match: str | None,
+    accept_encoding: str | None,
+    max_age: int,
+) -> TileReply:
+    """The answer to a GET of a tile; raises ``TileRangeError`` for z/x/y outside the matrix.
+
+    The encoding is chosen first: the gzipped and the decompressed tile have different ETags, so
+    whether ``if_none_match`` holds the tile's ETag depends on which of the two is sent."""
+    gzip_ok = "gzip" in (accept_encoding or "")
+    tile = service.tile(layers, z, x, y, if_none_match, identity=not gzip_ok)
+    return _reply(tile, layers, max_age, gzip_ok)
+
+
+def _reply(tile: Tile, layers: tuple[Layer, ...], max_age: int, gzip_ok: bool) -> TileReply:
     """200 with the tile (gzipped if the client accepts it), 204 empty, 304 not modified."""
     public = all(layer.is_public for layer in layers)
     vary = ", ".join(("Accept-Encoding",) if public else ("Accept-Encoding", *CREDENTIAL_HEADERS))
@@ -44,7 +64,3 @@ def tile_reply(tile: Tile, layers: tuple[Layer, ...], max_age: int, gzip_ok: boo
         headers["Content-Encoding"] = "gzip"
         return TileReply(200, headers, tile.gzipped)
     return TileReply(200, headers, igzip.decompress(tile.gzipped))
-
-
-def accepts_gzip(accept_encoding: str | None) -> bool:
-    return "gzip" in (accept_encoding or "")
