@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 
 from geoplatform.auth import ANONYMOUS, can_read
+from geoplatform.authn import CREDENTIAL_HEADERS
 from geoplatform.cors import any_origin_headers
 from geoplatform.registry import Layer, Registry
 from tileserver.api import MAX_LAYERS_PER_TILE, WEB_MERCATOR_QUAD
@@ -36,6 +37,9 @@ TILE_PATH = re.compile(r"/tiles/([A-Za-z0-9_.,-]+)/(\d{1,2})/(\d{1,10})/(\d{1,10
 OGC_TILE_PATH = re.compile(
     rf"/collections/([A-Za-z0-9_.-]+)/tiles/{WEB_MERCATOR_QUAD}/(\d{{1,2}})/(\d{{1,10}})/(\d{{1,10}})"
 )
+# The WSGI names of the headers that carry a key (geoplatform.authn): a caller sending one goes
+# through Flask, where the key is checked and its rate limit counted.
+CREDENTIAL_ENVIRON = tuple(f"HTTP_{name.upper().replace('-', '_')}" for name in CREDENTIAL_HEADERS)
 STATUS_LINES = {code: f"{code} {HTTPStatus(code).phrase}" for code in (200, 204, 304)}
 CORS = tuple(any_origin_headers(EXPOSED_HEADERS).items())
 
@@ -85,8 +89,7 @@ class PublicTileFront:
         if (
             environ.get("REQUEST_METHOD") != "GET"
             or environ.get("QUERY_STRING")
-            or "HTTP_AUTHORIZATION" in environ
-            or "HTTP_X_API_KEY" in environ
+            or any(name in environ for name in CREDENTIAL_ENVIRON)
         ):
             return None
         path = environ.get("PATH_INFO", "")
