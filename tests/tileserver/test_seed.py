@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import re
-from contextlib import ExitStack
 
 import pytest
 import redis
@@ -22,13 +21,6 @@ SPEC = "base.roads,base.buildings"
 
 def seed(settings, *args):
     return CliRunner().invoke(seed_tiles_command, list(args), obj=settings)
-
-
-@pytest.fixture
-def closing():
-    """Closes what a test registers with it (Redis clients, services) when the test ends."""
-    with ExitStack() as stack:
-        yield stack
 
 
 def test_seeded_tiles_are_in_redis_under_the_service_keys(

@@ -292,43 +292,37 @@ def eventually(condition, seconds: float = 5.0) -> bool:
     return True
 
 
-def test_shared_cache_serves_other_workers(demo_settings, demo_engine):
+def test_shared_cache_serves_other_workers(demo_settings, demo_engine, closing):
     z, x, y = tile_at(VADUZ, 15)
     layers = (ROADS, BUILDINGS)
     first = TileService(demo_engine, TileCache(demo_settings.redis_url, 1 << 20, 60))
+    closing.callback(first.close)
     # A second worker has an empty memory level; Redis holds what the first one rendered.
     second = TileCache(demo_settings.redis_url, 1 << 20, 60)
-    try:
-        tile = first.tile(layers, z, x, y)
-        assert second.get(first.cache_key(layers, z, x, y)) == tile.gzipped
-    finally:
-        first.close()
-        second.close()
+    closing.callback(second.close)
+    tile = first.tile(layers, z, x, y)
+    assert second.get(first.cache_key(layers, z, x, y)) == tile.gzipped
 
 
-def test_tiles_still_served_when_redis_is_down(demo_engine):
+def test_tiles_still_served_when_redis_is_down(demo_engine, closing):
     cache = TileCache("redis://127.0.0.1:1/0", 1 << 20, 60)
     service = TileService(demo_engine, cache)
+    closing.callback(service.close)
     z, x, y = tile_at(VADUZ, 15)
-    try:
-        tile = service.tile((ROADS,), z, x, y)
-        assert decode(gzip.decompress(tile.gzipped))["base.roads"]["features"]
-        assert not cache.redis_available
-        assert service.tile((ROADS,), z, x, y).gzipped == tile.gzipped
-    finally:
-        service.close()
+    tile = service.tile((ROADS,), z, x, y)
+    assert decode(gzip.decompress(tile.gzipped))["base.roads"]["features"]
+    assert not cache.redis_available
+    assert service.tile((ROADS,), z, x, y).gzipped == tile.gzipped
 
 
-def test_tile_fetched_in_binary_equals_the_statement_run_in_text(demo_engine):
+def test_tile_fetched_in_binary_equals_the_statement_run_in_text(demo_engine, closing):
     """The service reads the tile's bytea in PostgreSQL's binary format; in the text format
     (hex, decoded by psycopg) the same statement gives the same bytes."""
     service = TileService(demo_engine, TileCache(None, 0, 60))
+    closing.callback(service.close)
     layers = (ROADS, BUILDINGS)
     z, x, y = tile_at(VADUZ, 15)
-    try:
-        fetched = service.render(layers, z, x, y)
-    finally:
-        service.close()
+    fetched = service.render(layers, z, x, y)
     query = tile_query(layers, z)
     with psycopg.connect(libpq_url(demo_engine)) as conn:
         cursor = psycopg.RawCursor(conn)
