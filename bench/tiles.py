@@ -18,9 +18,9 @@ Target after target, every server with the same number of worker processes. Late
 p95) comes from sequential requests of one client, libcurl through pycurl for the servers
 (harness.curl_get) and psycopg for the SQL; requests/s of raw SQL from ``--concurrency`` client
 threads, of the servers from wrk on ``--concurrency`` connections (Python threads cannot load a
-server answering from its cache; harness.wrk_load). Requests go over
-kept-alive connections, as MapLibre, GDAL and QGIS send them, for every server alike; the rows
-"new connection per tile" open one per request. Prints Markdown tables and the issue's ratios.
+server answering from its cache; harness.wrk_load). Requests go over kept-alive connections, as
+MapLibre, GDAL and QGIS send them, for every server alike; the rows "new connection per tile"
+open one per request. Prints Markdown tables and the issue's ratios.
 """
 
 from __future__ import annotations
