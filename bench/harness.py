@@ -143,12 +143,7 @@ def curl_get(
     def fetch(case) -> int:
         curl = getattr(local, "curl", None)
         if curl is None:
-            curl = local.curl = pycurl.Curl()
-            curl.setopt(pycurl.HTTPHEADER, ["Accept-Encoding: gzip"])
-            curl.setopt(pycurl.TIMEOUT, 60)
-            if not keep_alive:
-                curl.setopt(pycurl.FRESH_CONNECT, 1)
-                curl.setopt(pycurl.FORBID_REUSE, 1)
+            curl = local.curl = curl_handle(keep_alive)
         body = io.BytesIO()
         target = path(case)
         curl.setopt(pycurl.URL, f"http://127.0.0.1:{port}{target}")
@@ -160,6 +155,17 @@ def curl_get(
         return body.tell()
 
     return fetch
+
+
+def curl_handle(keep_alive: bool = True) -> pycurl.Curl:
+    """A libcurl handle asking for gzip like a browser; ``keep_alive`` as in ``curl_get``."""
+    curl = pycurl.Curl()
+    curl.setopt(pycurl.HTTPHEADER, ["Accept-Encoding: gzip"])
+    curl.setopt(pycurl.TIMEOUT, 60)
+    if not keep_alive:
+        curl.setopt(pycurl.FRESH_CONNECT, 1)
+        curl.setopt(pycurl.FORBID_REUSE, 1)
+    return curl
 
 
 WRK_SCRIPT = Path(__file__).with_name("wrk_paths.lua")
