@@ -35,6 +35,35 @@ SELECT version, pg_notify(:channel, layer_id || ' ' || version) FROM changed
 """
 
 
+# After an edit of one feature: the count moves by what the edit did to the feature's row
+# (``existed``: whether it was there before; the statement sees whether it is there now), and the
+# extent grows to cover where the feature is now. An index lookup, where a recount read the whole
+# table (3 ms for the demo's 8,994 buildings, about 0.35 s per million features) while holding
+# the layer's row of layer_state, so every other edit of the layer waited for it. A delete or a
+# move leaves the extent covering, not tight, until the next load or import recounts.
+_RECORD_EDIT = """
+WITH feature AS (
+SELECT count(*) AS n, ST_Extent({geom}) AS e FROM {table} WHERE {id} = :fid
+), changed AS (
+UPDATE platform.layer_state AS s
+   SET version = GREATEST(s.version + 1,
+                          (extract(epoch FROM clock_timestamp()) * 1000000)::bigint),
+       feature_count = s.feature_count + f.n - :existed,
+       bbox = CASE WHEN f.e IS NULL THEN s.bbox
+                   WHEN s.bbox IS NULL
+                   THEN ARRAY[ST_XMin(f.e), ST_YMin(f.e), ST_XMax(f.e), ST_YMax(f.e)]
+                   ELSE ARRAY[LEAST(s.bbox[1], ST_XMin(f.e)), LEAST(s.bbox[2], ST_YMin(f.e)),
+                              GREATEST(s.bbox[3], ST_XMax(f.e)), GREATEST(s.bbox[4], ST_YMax(f.e))]
+              END,
+       updated_at = now()
+  FROM feature AS f
+ WHERE s.layer_id = :layer_id
+RETURNING s.layer_id, s.version
+)
+SELECT version, pg_notify(:channel, layer_id || ' ' || version) FROM changed
+"""
+
+
 @dataclass(frozen=True)
 class LayerState:
     layer_id: str
@@ -52,6 +81,21 @@ def record_change(conn: Connection, layer: Layer) -> int:
     )
     params = {"layer_id": layer.id, "channel": CHANNEL}
     return conn.execute(text(statement), params).one().version
+
+
+def record_edit(conn: Connection, layer: Layer, fid: str, existed: bool) -> int:
+    """After one feature of the layer was created, changed or deleted in this transaction: bump
+    the version, adjust the count and grow the extent (see ``_RECORD_EDIT``); returns the new
+    version. A layer with no state yet (never loaded) is counted in full."""
+    quote = conn.dialect.identifier_preparer.quote
+    statement = _RECORD_EDIT.format(
+        geom=quote(layer.geometry_column),
+        table=f"{quote(layer.schema_name)}.{quote(layer.table_name)}",
+        id=quote(layer.id_column),
+    )
+    params = {"layer_id": layer.id, "channel": CHANNEL, "fid": fid, "existed": int(existed)}
+    row = conn.execute(text(statement), params).first()
+    return row.version if row else record_change(conn, layer)
 
 
 def layer_states(conn: Connection) -> dict[str, LayerState]:

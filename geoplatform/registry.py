@@ -254,6 +254,11 @@ class Registry:
     def ids(self) -> list[str]:
         return list(self._layers)
 
+    def over_table(self, layer: Layer) -> tuple[Layer, ...]:
+        """The layer and every other layer over the same table: they show the same rows, so a
+        change of one is a change of all."""
+        return (layer, *(x for x in self if x.table == layer.table and x.id != layer.id))
+
     def validate(self, engine: Engine) -> list[str]:
         """Check every declaration against the live schema; return the list of problems found."""
         with engine.connect() as conn:

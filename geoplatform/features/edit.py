@@ -1,7 +1,8 @@
 """Creating, replacing, updating and deleting features (OGC API – Features Part 4), no Flask.
 
-Each change is one transaction holding the change, its audit row and the layer's version bump
-(``record_change``, which invalidates tiles and notifies every worker): all or nothing. Changes of
+Each change is one transaction holding the change, its audit row and the version bump of every
+layer over the edited table (``record_edit``, which invalidates their tiles, keeps their counts
+and extents, and notifies every worker): all or nothing. Changes of
 an existing feature first lock its row (``SELECT … FOR UPDATE``) and compare the caller's If-Match
 with the row's ETag computed there, so two edits sent with the same ETag serialise on the lock and
 the second finds the tag changed: one applies, the other is refused (412) and leaves a
@@ -37,7 +38,7 @@ from geoplatform.errors import InvalidParameter, NotFound, PreconditionFailed
 from geoplatform.features.crs import CRS84, Crs, CrsResolver
 from geoplatform.features.etag import format_etag, row_etag
 from geoplatform.features.validate import FeatureDraft, merge_patch
-from geoplatform.layer_state import record_change
+from geoplatform.layer_state import record_edit
 from geoplatform.registry import Layer
 
 _DIALECT = postgresql.dialect()
@@ -185,8 +186,15 @@ _PREPARE_GEOMETRY = text(
 
 
 def create_feature(
-    engine: Engine, layer: Layer, draft: FeatureDraft, crs: Crs, actor: Actor
+    engine: Engine,
+    layer: Layer,
+    draft: FeatureDraft,
+    crs: Crs,
+    actor: Actor,
+    readers: tuple[Layer, ...] = (),
 ) -> Edited:
+    """``readers``, here and below: every layer over the edited table (``Registry.over_table``),
+    whose versions, counts and extents the edit changes too; the layer alone when empty."""
     columns = tuple(draft.properties)
     with _writing(layer), transaction(engine) as conn:
         params = _property_params(draft.properties)
@@ -194,7 +202,7 @@ def create_feature(
         row = conn.execute(_insert_sql(layer, columns), params).one()
         edited = Edited(row.fid, format_etag(row.etag), row.feature)
         audit.record(conn, actor, layer.id, edited.fid, "create", "ok", None, edited.feature)
-        record_change(conn, layer)
+        _record(conn, readers or (layer,), str(edited.fid), existed=False)
     return edited
 
 
@@ -206,11 +214,12 @@ def replace_feature(
     if_match: set[str],
     crs: Crs,
     actor: Actor,
+    readers: tuple[Layer, ...] = (),
 ) -> Edited:
     def write(conn: Connection, current: dict) -> Edited:
         return _update(conn, layer, fid, draft.properties, draft, crs)
 
-    return _change_existing(engine, layer, fid, if_match, actor, "replace", write)
+    return _change_existing(engine, layer, fid, if_match, actor, "replace", write, readers)
 
 
 def update_feature(
@@ -221,6 +230,7 @@ def update_feature(
     if_match: set[str],
     crs: Crs,
     actor: Actor,
+    readers: tuple[Layer, ...] = (),
 ) -> Edited:
     json_properties = {p.name for p in layer.properties if p.type == "json"}
 
@@ -232,16 +242,21 @@ def update_feature(
         }
         return _update(conn, layer, fid, values, patch, crs)
 
-    return _change_existing(engine, layer, fid, if_match, actor, "update", write)
+    return _change_existing(engine, layer, fid, if_match, actor, "update", write, readers)
 
 
 def delete_feature(
-    engine: Engine, layer: Layer, fid: str, if_match: set[str], actor: Actor
+    engine: Engine,
+    layer: Layer,
+    fid: str,
+    if_match: set[str],
+    actor: Actor,
+    readers: tuple[Layer, ...] = (),
 ) -> None:
     def write(conn: Connection, current: dict) -> None:
         conn.execute(_delete_sql(layer), {"fid": fid})
 
-    _change_existing(engine, layer, fid, if_match, actor, "delete", write)
+    _change_existing(engine, layer, fid, if_match, actor, "delete", write, readers)
 
 
 def feature_exists(engine: Engine, layer: Layer, fid: str) -> bool:
@@ -261,6 +276,7 @@ def _change_existing(
     actor: Actor,
     action: Action,
     write: Callable[[Connection, dict], Edited | None],
+    readers: tuple[Layer, ...],
 ) -> Edited | None:
     try:
         with _writing(layer), transaction(engine) as conn:
@@ -276,13 +292,18 @@ def _change_existing(
             canonical = str(current["id"])
             after = edited.feature if edited else None
             audit.record(conn, actor, layer.id, canonical, action, "ok", current, after)
-            record_change(conn, layer)
+            _record(conn, readers or (layer,), canonical, existed=True)
     except StaleEdit as stale:
         with transaction(engine) as conn:
             fid_text = str(stale.current["id"])
             audit.record(conn, actor, layer.id, fid_text, action, "rejected", stale.current, None)
         raise
     return edited
+
+
+def _record(conn: Connection, readers: tuple[Layer, ...], fid: str, existed: bool) -> None:
+    for reader in readers:
+        record_edit(conn, reader, fid, existed)
 
 
 def _lock(conn: Connection, layer: Layer, fid: str) -> tuple[str, dict]:

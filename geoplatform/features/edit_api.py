@@ -110,7 +110,9 @@ def make_edit_blueprint(platform: Platform, principal: Callable[[], Principal]) 
         """Add a feature (201 with Location and ETag)."""
         layer = editable_layer(layer_id)
         draft = feature_for_create(layer, body(FEATURE_TYPES))
-        edited = create_feature(engine, layer, draft, request_crs(), _actor(principal()))
+        edited = create_feature(
+            engine, layer, draft, request_crs(), _actor(principal()), registry.over_table(layer)
+        )
         response = _feature_response(edited, 201)
         response.headers["Location"] = (
             f"{request.host_url}collections/{layer.id}/items/{edited.fid}"
@@ -124,7 +126,14 @@ def make_edit_blueprint(platform: Platform, principal: Callable[[], Principal]) 
         if_match = _required_if_match("replace")
         draft = feature_for_replace(layer, body(FEATURE_TYPES), feature_id)
         edited = replace_feature(
-            engine, layer, feature_id, draft, if_match, request_crs(), _actor(principal())
+            engine,
+            layer,
+            feature_id,
+            draft,
+            if_match,
+            request_crs(),
+            _actor(principal()),
+            registry.over_table(layer),
         )
         return _feature_response(edited, 200)
 
@@ -135,7 +144,14 @@ def make_edit_blueprint(platform: Platform, principal: Callable[[], Principal]) 
         if_match = _required_if_match("update")
         patch = feature_for_patch(layer, body(PATCH_TYPES), feature_id)
         edited = update_feature(
-            engine, layer, feature_id, patch, if_match, request_crs(), _actor(principal())
+            engine,
+            layer,
+            feature_id,
+            patch,
+            if_match,
+            request_crs(),
+            _actor(principal()),
+            registry.over_table(layer),
         )
         return _feature_response(edited, 200)
 
@@ -144,7 +160,9 @@ def make_edit_blueprint(platform: Platform, principal: Callable[[], Principal]) 
         """Delete a feature (If-Match required; its history stays)."""
         layer = editable_layer(layer_id)
         if_match = _required_if_match("delete")
-        delete_feature(engine, layer, feature_id, if_match, _actor(principal()))
+        delete_feature(
+            engine, layer, feature_id, if_match, _actor(principal()), registry.over_table(layer)
+        )
         return _with_request_id(Response(status=204))
 
     @blueprint.get("/collections/<layer_id>/items/<feature_id>/history")

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from geoplatform.app import create_app
 from geoplatform.auth import Principal
 from geoplatform.db import make_engine
+from tests.conftest import count_rows
 from tests.fixtures.editable import create_tables
 
 HYDRANTS = "editable.hydrants"
@@ -932,3 +933,62 @@ def test_nul_character_in_a_property_is_refused(client, unchanged):
     assert response.status_code == 400, response.json
     assert response.json["code"] == "InvalidParameterValue"
     assert "NUL" in response.json["description"]
+
+
+def test_an_edit_reaches_the_tiles_of_every_layer_over_the_same_table(app, client, engine):
+    # editable.published_hydrants reads editable.hydrants too: an edit through one layer must not
+    # leave the other's cached tiles standing.
+    service = app.blueprints["tiles"].tile_service
+    assert service.versions.wait_live(10)
+    tile = TMS.tile(120.87, 31.47, 15)
+    path = f"/tiles/{PUBLISHED}/15/{tile.x}/{tile.y}.mvt"
+    viewer = {"X-Test-Principal": WATER_VIEWER}
+
+    def published_ids() -> set:
+        response = client.get(path, headers=viewer)
+        if response.status_code == 204:
+            return set()
+        layers = mapbox_vector_tile.decode(response.data)
+        return {f["id"] for f in layers[PUBLISHED]["features"]}
+
+    before = published_ids()  # cached now
+    fid, _ = create(client, hydrant(120.87, 31.47, name="published"))
+    deadline = time.monotonic() + 5
+    while fid not in published_ids() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert published_ids() == before | {fid}
+
+
+# --- counts and extents follow edits -----------------------------------------------------------
+
+
+def _collection(client, layer_id) -> dict:
+    response = client.get(f"/collections/{layer_id}", headers={"X-Test-Principal": WATER_VIEWER})
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def test_edits_keep_the_count_and_cover_the_extent_of_every_layer_over_the_table(client, engine):
+    # Past the extent of everything created so far (the tests create features up to 120.95E).
+    fid, etag = create(client, hydrant(121.20, 31.05, name="far south-east"))
+    for layer_id in (HYDRANTS, PUBLISHED):
+        collection = _collection(client, layer_id)
+        assert collection["featureCount"] == count_rows(engine, HYDRANTS)
+        west, south, east, north = collection["extent"]["spatial"]["bbox"][0]
+        assert east == pytest.approx(121.20) and south == pytest.approx(31.05)
+
+    moved = {"geometry": {"type": "Point", "coordinates": [121.25, 31.02]}}
+    response = send(client, "PATCH", f"{ITEMS}/{fid}", moved, **{"If-Match": etag})
+    assert response.status_code == 200
+    west, south, east, north = _collection(client, HYDRANTS)["extent"]["spatial"]["bbox"][0]
+    assert east == pytest.approx(121.25) and south == pytest.approx(31.02)
+
+    response = send(client, "DELETE", f"{ITEMS}/{fid}", **{"If-Match": response.headers["ETag"]})
+    assert response.status_code == 204
+    for layer_id in (HYDRANTS, PUBLISHED):
+        collection = _collection(client, layer_id)
+        assert collection["featureCount"] == count_rows(engine, HYDRANTS)
+        # An extent is kept covering, not tight: a delete leaves it as it was until the next
+        # load (the bbox of OGC API collections may be larger than the data).
+        west, south, east, north = collection["extent"]["spatial"]["bbox"][0]
+        assert east == pytest.approx(121.25)
