@@ -10,8 +10,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from geoplatform.auth import current_principal
+from geoplatform.authn import CREDENTIAL_HEADERS
 from geoplatform.cors import open_blueprint
 from geoplatform.errors import InvalidParameter
+from geoplatform.etags import none_match
 from tileserver.api import parse_tile
 from tileserver.mvt import TileRangeError, check_tile
 from tileserver.raster import (
@@ -55,7 +57,7 @@ def make_raster_blueprint(platform) -> Blueprint:
             raise InvalidParameter(str(exc)) from None
         etag = tile_etag(raster, *tile, image_format)
         headers = _cache_headers(raster, etag, max_age)
-        if etag in _etags(request.headers.get("If-None-Match", "")):
+        if none_match(request.headers.get("If-None-Match"), etag):
             return Response(status=304, headers=headers)
         image = render_tile(catalogue.cog_path(name), raster, *tile, image_format)
         if image is None:
@@ -111,9 +113,5 @@ def _cache_headers(raster: RasterInfo, etag: str, max_age: int) -> dict[str, str
     return {
         "ETag": etag,
         "Cache-Control": f"private, max-age={max_age}",
-        "Vary": "Authorization, X-API-Key",
+        "Vary": ", ".join(CREDENTIAL_HEADERS),
     }
-
-
-def _etags(header: str) -> set[str]:
-    return {part.strip().removeprefix("W/") for part in header.split(",") if part.strip()}

@@ -9,6 +9,7 @@ from functools import cache
 from isal import igzip
 from sqlalchemy import Engine
 
+from geoplatform.etags import none_match
 from geoplatform.layer_versions import LayerVersions
 from geoplatform.reads import ReadPool, libpq_url
 from geoplatform.registry import Layer
@@ -79,7 +80,7 @@ class TileService:
         key = self.cache_key(layers, z, x, y)
         digest = hashlib.sha1(key.encode()).hexdigest()[:24]
         etag = f'"{digest}{IDENTITY_ETAG_SUFFIX if identity else ""}"'
-        if if_none_match and etag in _etags(if_none_match):
+        if none_match(if_none_match, etag):
             return Tile(etag, None)
         cached = self.cache.get(key)
         if cached is not None:
@@ -112,7 +113,3 @@ class TileService:
         self.versions.close()
         self.reads.close()
         self.cache.close()
-
-
-def _etags(header: str) -> set[str]:
-    return {part.strip().removeprefix("W/") for part in header.split(",")}

@@ -32,6 +32,7 @@ from geoplatform.errors import (
     PreconditionRequired,
     UnsupportedMediaType,
 )
+from geoplatform.etags import if_match_tags
 from geoplatform.features.crs import Crs, CrsResolver
 from geoplatform.features.edit import (
     Edited,
@@ -44,7 +45,6 @@ from geoplatform.features.edit import (
     replace_feature,
     update_feature,
 )
-from geoplatform.features.etag import parse_if_match
 from geoplatform.features.validate import (
     feature_for_create,
     feature_for_patch,
@@ -231,7 +231,7 @@ def _required_if_match(verb: str) -> set[str]:
         raise PreconditionRequired(
             f"If-Match is required to {verb} a feature: send the ETag of the version you read"
         )
-    return parse_if_match(header)
+    return if_match_tags(header)
 
 
 def _check_media_type(accepted: tuple[str, ...]) -> None:

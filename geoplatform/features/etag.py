@@ -16,10 +16,3 @@ def row_etag(alias: str) -> ColumnElement[str]:
 
 def format_etag(digest: str) -> str:
     return f'"{digest}"'
-
-
-def parse_if_match(header: str | None) -> set[str]:
-    """The quoted tags an If-Match header names ('*' included as is); weak tags never match."""
-    if not header:
-        return set()
-    return {part.strip() for part in header.split(",") if part.strip().startswith(('"', "*"))}

@@ -26,7 +26,7 @@ from geoplatform.errors import (
     PreconditionFailed,
     PreconditionRequired,
 )
-from geoplatform.features.etag import parse_if_match
+from geoplatform.etags import if_match_tags
 from geoplatform.features.openapi import described_parameter, operation
 from geoplatform.maps import store
 from geoplatform.maps.spec import MapSpec, SavedMapBody, parse_map_body, parse_preview_body
@@ -186,7 +186,7 @@ def _style(registry: Registry, caller: Principal, title: str, spec: MapSpec) -> 
 
 
 def _required_version() -> int:
-    tags = parse_if_match(request.headers.get("If-Match"))
+    tags = if_match_tags(request.headers.get("If-Match"))
     if not tags:
         raise PreconditionRequired("send If-Match with the map's ETag")
     for tag in tags:

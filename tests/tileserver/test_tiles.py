@@ -200,6 +200,9 @@ def test_http_caching_headers_gzip_and_cors(client):
     assert crossed.status_code == 200 and crossed.headers["Content-Encoding"] == "gzip"
     other = get_tile(client, "base.buildings", z, x, y, **{"If-None-Match": '"stale"'})
     assert other.status_code == 200
+    # "*" names whatever tile is current (RFC 9110, 13.1.2).
+    star = get_tile(client, "base.buildings", z, x, y, **{"If-None-Match": "*"})
+    assert star.status_code == 304 and star.headers["ETag"] == etag
 
 
 def test_ogc_tile_equals_xyz_tile(client):
