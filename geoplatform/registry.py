@@ -255,9 +255,10 @@ class Registry:
         return list(self._layers)
 
     def over_table(self, layer: Layer) -> tuple[Layer, ...]:
-        """The layer and every other layer over the same table: they show the same rows, so a
-        change of one is a change of all."""
-        return (layer, *(x for x in self if x.table == layer.table and x.id != layer.id))
+        """Every layer over the layer's table, itself included: they show the same rows, so a
+        change of one is a change of all. In id order, so edits through different layers lock
+        the layers' states in the same order and never deadlock."""
+        return tuple(sorted((x for x in self if x.table == layer.table), key=lambda x: x.id))
 
     def validate(self, engine: Engine) -> list[str]:
         """Check every declaration against the live schema; return the list of problems found."""

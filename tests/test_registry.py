@@ -42,6 +42,17 @@ def test_duplicate_id_is_refused():
         registry.register(ROADS)
 
 
+def test_layers_over_one_table_come_in_id_order_whichever_is_asked():
+    # Edits lock the states of these layers in this order: the same order from every layer.
+    also = roads_like(id="a.roads")
+    registry = Registry([*BASE_LAYERS, roads_like(), also])
+    expected = (also, ROADS, registry.get("test.roads"))
+    assert registry.over_table(ROADS) == expected
+    assert registry.over_table(also) == expected
+    buildings = registry.get("base.buildings")
+    assert registry.over_table(buildings) == (buildings,)
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [

@@ -2,11 +2,10 @@
 
 Each change is one transaction holding the change, its audit row and the version bump of every
 layer over the edited table (``record_edit``, which invalidates their tiles, keeps their counts
-and extents, and notifies every worker): all or nothing. Changes of
-an existing feature first lock its row (``SELECT … FOR UPDATE``) and compare the caller's If-Match
-with the row's ETag computed there, so two edits sent with the same ETag serialise on the lock and
-the second finds the tag changed: one applies, the other is refused (412) and leaves a
-``rejected`` audit row.
+and extents, and notifies every worker): all or nothing. Changes of an existing feature first
+lock its row (``SELECT … FOR UPDATE``) and compare the caller's If-Match with the row's ETag
+computed there, so two edits sent with the same ETag serialise on the lock and the second finds
+the tag changed: one applies, the other is refused (412) and leaves a ``rejected`` audit row.
 
 Geometry arrives in CRS84 unless the request names another CRS (OGC API – Features Part 2
 ``Content-Crs``): those the read side serves (``geoplatform.features.crs``: CRS84, EPSG:4490,
