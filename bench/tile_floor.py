@@ -69,8 +69,8 @@ def main() -> int:
             servers[name] = StampedFetch(port)
         fetches = [lambda case: render_sql(sql, case), *servers.values()]
         runner = Runner(args.rounds, 1)
-        runner.paired(cases, *fetches)  # warm: every statement prepared on every connection
-        runner.paired(cases, *fetches)
+        for _ in range(2):  # warm: every statement prepared on every connection
+            runner.paired(cases, *fetches)
         for fetch in servers.values():
             fetch.segments.clear()
         latencies = runner.paired(cases, *fetches)
