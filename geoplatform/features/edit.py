@@ -190,10 +190,10 @@ def create_feature(
     draft: FeatureDraft,
     crs: Crs,
     actor: Actor,
-    readers: tuple[Layer, ...] = (),
+    readers: tuple[Layer, ...],
 ) -> Edited:
-    """``readers``, here and below: every layer over the edited table (``Registry.over_table``),
-    whose versions, counts and extents the edit changes too; the layer alone when empty."""
+    """``readers``, here and below: every layer over the edited table (``Registry.over_table``,
+    the layer included), whose versions, counts and extents the edit changes."""
     columns = tuple(draft.properties)
     with _writing(layer), transaction(engine) as conn:
         params = _property_params(draft.properties)
@@ -201,7 +201,7 @@ def create_feature(
         row = conn.execute(_insert_sql(layer, columns), params).one()
         edited = Edited(row.fid, format_etag(row.etag), row.feature)
         audit.record(conn, actor, layer.id, edited.fid, "create", "ok", None, edited.feature)
-        _record(conn, readers or (layer,), str(edited.fid), existed=False)
+        _record(conn, readers, str(edited.fid), existed=False)
     return edited
 
 
@@ -213,7 +213,7 @@ def replace_feature(
     if_match: set[str],
     crs: Crs,
     actor: Actor,
-    readers: tuple[Layer, ...] = (),
+    readers: tuple[Layer, ...],
 ) -> Edited:
     def write(conn: Connection, current: dict) -> Edited:
         return _update(conn, layer, fid, draft.properties, draft, crs)
@@ -229,7 +229,7 @@ def update_feature(
     if_match: set[str],
     crs: Crs,
     actor: Actor,
-    readers: tuple[Layer, ...] = (),
+    readers: tuple[Layer, ...],
 ) -> Edited:
     json_properties = {p.name for p in layer.properties if p.type == "json"}
 
@@ -250,7 +250,7 @@ def delete_feature(
     fid: str,
     if_match: set[str],
     actor: Actor,
-    readers: tuple[Layer, ...] = (),
+    readers: tuple[Layer, ...],
 ) -> None:
     def write(conn: Connection, current: dict) -> None:
         conn.execute(_delete_sql(layer), {"fid": fid})
@@ -291,7 +291,7 @@ def _change_existing(
             canonical = str(current["id"])
             after = edited.feature if edited else None
             audit.record(conn, actor, layer.id, canonical, action, "ok", current, after)
-            _record(conn, readers or (layer,), canonical, existed=True)
+            _record(conn, readers, canonical, existed=True)
     except StaleEdit as stale:
         with transaction(engine) as conn:
             fid_text = str(stale.current["id"])
