@@ -2,8 +2,9 @@
 header ``X-Stamps`` on every tile.
 
 ``minimal``: the least a tile server can do over HTTP. It matches the path, runs the statement
-``tile_query`` builds on the thread's own connection (prepared, generic plans, binary, as ours),
-gzips as ours does, and answers. There is no access check, cache, ETag, pool or framework.
+``tile_query`` builds on the thread's own connection (bench/tiles.py's ``tile_bytes`` on its
+``connection_pool``, with our session settings), gzips as ours does, and answers. There is no
+access check, cache, ETag, pool or framework.
 
 ``stamped``: our app as ``geoplatform serve`` builds it (the public front, Flask behind it), with
 the tile service's statement timed where it runs.
@@ -22,8 +23,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-import psycopg
 from isal import igzip
+from tiles import Case, connection_pool, tile_bytes
 
 from geoplatform.app import create_app
 from layers.base.layers import BASE_LAYERS
@@ -63,27 +64,14 @@ def _stamping(app: Callable) -> Callable:
 
 def minimal() -> Callable:
     layers = {layer.id: layer for layer in BASE_LAYERS}
-    options = " ".join(f"-c {key}={value}" for key, value in TILE_SESSION.items())
-    local = threading.local()
-
-    @_timed
-    def render(sql: str, params: list) -> bytes:
-        if not hasattr(local, "conn"):
-            local.conn = psycopg.connect(
-                os.environ["BENCH_LIBPQ_URL"],
-                autocommit=True,
-                prepare_threshold=0,
-                cursor_factory=psycopg.RawCursor,
-                options=options,
-            )
-        row = local.conn.execute(sql, params, binary=True).fetchone()
-        return bytes(row[0]) if row and row[0] else b""
+    connection = connection_pool(os.environ["BENCH_LIBPQ_URL"], TILE_SESSION)
+    render = _timed(tile_bytes)
 
     def app(environ: dict, start_response: Callable) -> Iterable[bytes]:
         match = PATH.fullmatch(environ["PATH_INFO"])
         z, x, y = int(match[2]), int(match[3]), int(match[4])
-        query = tile_query(tuple(layers[i] for i in match[1].split(",")), z)
-        data = render(query.native[0], query.bind_native(z, x, y)) if query else b""
+        case = Case(tuple(layers[i] for i in match[1].split(",")), z, x, y)
+        data = render(connection, case) if tile_query(case.layers, z) else b""
         if not data:
             start_response("204 No Content", [])
             return [b""]

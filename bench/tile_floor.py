@@ -48,7 +48,7 @@ def main() -> int:
     args = parser.parse_args()
     settings = load_settings()
     cases = tile_cases()
-    sql = connection_pool(settings.libpq_url, 1)
+    sql = connection_pool(settings.libpq_url)
     print(
         f"database {settings.libpq_url.rsplit('/', 1)[-1]}: {len(cases)} tiles, "
         f"{args.rounds} rounds, {args.workers} worker processes per server\n"

@@ -36,6 +36,7 @@ import psycopg
 from harness import Result, Runner, curl_get, geoplatform_server, tipg_server, wrk_load
 
 from geoplatform.config import load_settings
+from geoplatform.reads import session_options
 from geoplatform.registry import Layer
 from layers.base.layers import BASE_LAYERS, BUILDINGS, LANDUSE, ROADS
 from tileserver.mvt import tile_query
@@ -102,12 +103,12 @@ def main() -> int:
         f"{args.workers} worker processes per server\n"
     )
     run = Runner(args.rounds, args.concurrency)
-    sql = connection_pool(settings.libpq_url, args.concurrency)
+    sql = connection_pool(settings.libpq_url)
     results: dict[str, Result] = {}
     results["a"] = run("(a) raw SQL, psycopg", cases, lambda case: render_sql(sql, case))
     results["a1"] = run("(a) raw SQL, single-layer", singles, lambda c: render_sql(sql, c))
     # The same statements with the session settings our tile connections use (generic plans).
-    tuned = connection_pool(settings.libpq_url, args.concurrency, TILE_SESSION)
+    tuned = connection_pool(settings.libpq_url, TILE_SESSION)
     results["a2"] = run("(a') raw SQL, our session settings", cases, lambda c: render_sql(tuned, c))
     uncached = {"GEOPLATFORM_TILE_CACHE_MB": "0", "REDIS_URL": ""}
     with geoplatform_server(settings.database_url, args.workers, uncached) as port:
@@ -163,9 +164,8 @@ def tile_cases() -> list[Case]:
     return list(dict.fromkeys(cases))
 
 
-def connection_pool(url: str, size: int, session: dict[str, str] | None = None):
+def connection_pool(url: str, session: dict[str, str] | None = None):
     """One connection per client thread: psycopg connections are not shared across threads."""
-    options = " ".join(f"-c {key}={value}" for key, value in (session or {}).items())
     local = threading.local()
 
     def connection() -> psycopg.Connection:
@@ -177,7 +177,7 @@ def connection_pool(url: str, size: int, session: dict[str, str] | None = None):
                 autocommit=True,
                 prepare_threshold=0,
                 cursor_factory=psycopg.RawCursor,
-                **({"options": options} if options else {}),
+                **session_options(session),
             )
         return local.conn
 
@@ -185,13 +185,18 @@ def connection_pool(url: str, size: int, session: dict[str, str] | None = None):
 
 
 def render_sql(connection, case: Case) -> int:
+    return len(tile_bytes(connection, case))
+
+
+def tile_bytes(connection, case: Case) -> bytes:
+    """The tile, from the statement the endpoint runs, on the thread's ``connection()``."""
     query = tile_query(case.layers, case.z)
     if query is None:
-        return 0
+        return b""
     sql, _ = query.native
     params = query.bind_native(case.z, case.x, case.y)
     row = connection().execute(sql, params, binary=True).fetchone()
-    return len(row[0]) if row and row[0] else 0
+    return bytes(row[0]) if row and row[0] else b""
 
 
 def print_results(results: dict[str, Result], paired: list[list[float]]) -> None:

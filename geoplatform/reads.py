@@ -48,6 +48,14 @@ class LastInFirstOutPool(ConnectionPool):
         return super()._get_ready_connection(timeout)
 
 
+def session_options(session: Mapping[str, str] | None) -> dict[str, str]:
+    """Connection arguments that start a session with these settings (libpq ``options``), for
+    statements that need them, e.g. pg_trgm's thresholds, which no statement can set itself."""
+    if not session:
+        return {}
+    return {"options": " ".join(f"-c {key}={value}" for key, value in session.items())}
+
+
 def _configure(conn: psycopg.Connection) -> None:
     conn.prepare_threshold = 0
     conn.cursor_factory = psycopg.RawCursor
@@ -70,9 +78,7 @@ class ReadPool:
         self._conninfo = conninfo
         self._max_size = max(max_size, 1)
         self._name = name
-        # Settings every connection of the pool starts with (libpq ``options``), for statements
-        # that need them, e.g. pg_trgm's thresholds, which no statement can set for itself.
-        self._options = " ".join(f"-c {key}={value}" for key, value in (session or {}).items())
+        self._session = session_options(session)
         self._pool: ConnectionPool | None = None
         self._pid = 0
         self._lock = threading.Lock()
@@ -136,7 +142,7 @@ class ReadPool:
                     kwargs={
                         "autocommit": True,
                         "application_name": self._name,
-                        **({"options": self._options} if self._options else {}),
+                        **self._session,
                     },
                     configure=_configure,
                     name=self._name,
