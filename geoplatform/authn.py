@@ -61,6 +61,17 @@ def private(response: Response, cache_control: str = "private, no-store") -> Res
     return response
 
 
+def named_layers_caching(public: bool, max_age: int, vary: tuple[str, ...] = ()) -> dict[str, str]:
+    """Cache-Control and Vary of an answer about the layers its URL names (a tile): the same for
+    everyone when they are all public; otherwise private to the caller and varying on its
+    credentials. ``vary``: what else the answer varies on (Accept-Encoding)."""
+    headers = {"Cache-Control": f"{'public' if public else 'private'}, max-age={max_age}"}
+    varies = vary if public else (*vary, *CREDENTIAL_HEADERS)
+    if varies:
+        headers["Vary"] = ", ".join(varies)
+    return headers
+
+
 def presented_key(headers: Headers) -> str | None:
     """The key from ``Authorization: Bearer`` or ``X-API-Key``; None when neither is sent."""
     bearer = _bearer_token(headers.get("Authorization"))

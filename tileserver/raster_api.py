@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from geoplatform.auth import current_principal
-from geoplatform.authn import CREDENTIAL_HEADERS
+from geoplatform.authn import named_layers_caching
 from geoplatform.cors import open_blueprint
 from geoplatform.errors import InvalidParameter
 from geoplatform.etags import none_match
@@ -56,7 +56,7 @@ def make_raster_blueprint(platform) -> Blueprint:
         except TileRangeError as exc:
             raise InvalidParameter(str(exc)) from None
         etag = tile_etag(raster, *tile, image_format)
-        headers = _cache_headers(raster, etag, max_age)
+        headers = {"ETag": etag, **named_layers_caching(raster.is_public, max_age)}
         if none_match(request.headers.get("If-None-Match"), etag):
             return Response(status=304, headers=headers)
         image = render_tile(catalogue.cog_path(name), raster, *tile, image_format)
@@ -103,15 +103,4 @@ def _summary(raster: RasterInfo, base_url: str) -> dict:
                 "href": f"{base_url}raster/{raster.name}.json",
             }
         ],
-    }
-
-
-def _cache_headers(raster: RasterInfo, etag: str, max_age: int) -> dict[str, str]:
-    # Tiles of a restricted raster differ by caller, so shared caches must not keep them.
-    if raster.is_public:
-        return {"ETag": etag, "Cache-Control": f"public, max-age={max_age}"}
-    return {
-        "ETag": etag,
-        "Cache-Control": f"private, max-age={max_age}",
-        "Vary": ", ".join(CREDENTIAL_HEADERS),
     }

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from isal import igzip
 
-from geoplatform.authn import CREDENTIAL_HEADERS
+from geoplatform.authn import named_layers_caching
 from geoplatform.registry import Layer
 from tileserver.tiles import Tile, TileService
 
@@ -49,11 +49,9 @@ def answer_tile(
 def _reply(tile: Tile, layers: tuple[Layer, ...], max_age: int, gzip_ok: bool) -> TileReply:
     """200 with the tile (gzipped if the client accepts it), 204 empty, 304 not modified."""
     public = all(layer.is_public for layer in layers)
-    vary = ", ".join(("Accept-Encoding",) if public else ("Accept-Encoding", *CREDENTIAL_HEADERS))
     headers = {
         "ETag": tile.etag,
-        "Cache-Control": f"{'public' if public else 'private'}, max-age={max_age}",
-        "Vary": vary,
+        **named_layers_caching(public, max_age, vary=("Accept-Encoding",)),
     }
     if tile.gzipped is None:
         return TileReply(304, headers, b"")
