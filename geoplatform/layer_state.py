@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.engine import Connection
 
 from geoplatform.layer_versions import CHANNEL
 from geoplatform.registry import Layer
 
-# The version is at least the current time in microseconds, so a database rebuilt from scratch
+# A version is at least the current time in microseconds, so a database rebuilt from scratch
 # never reissues a version that a shared cache may still hold for older data. The notification
 # reaches every process's LayerVersions when the transaction commits, and not at all if it fails.
+_CLOCK_VERSION = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
+
 _RECORD_CHANGE = """
 WITH changed AS (
 INSERT INTO platform.layer_state AS s (layer_id, version, feature_count, bbox, updated_at)
 SELECT :layer_id,
-       (extract(epoch FROM clock_timestamp()) * 1000000)::bigint,
+       {clock_version},
        stats.n,
        CASE WHEN stats.e IS NOT NULL
             THEN ARRAY[ST_XMin(stats.e), ST_YMin(stats.e), ST_XMax(stats.e), ST_YMax(stats.e)]
@@ -46,8 +48,7 @@ WITH feature AS (
 SELECT count(*) AS n, ST_Extent({geom}) AS e FROM {table} WHERE {id} = :fid
 ), changed AS (
 UPDATE platform.layer_state AS s
-   SET version = GREATEST(s.version + 1,
-                          (extract(epoch FROM clock_timestamp()) * 1000000)::bigint),
+   SET version = GREATEST(s.version + 1, {clock_version}),
        feature_count = s.feature_count + f.n - :existed,
        bbox = CASE WHEN f.e IS NULL THEN s.bbox
                    WHEN s.bbox IS NULL
@@ -74,28 +75,30 @@ class LayerState:
 
 def record_change(conn: Connection, layer: Layer) -> int:
     """Bump the layer's version and refresh its count and extent; returns the new version."""
-    quote = conn.dialect.identifier_preparer.quote
-    statement = _RECORD_CHANGE.format(
-        geom=quote(layer.geometry_column),
-        table=f"{quote(layer.schema_name)}.{quote(layer.table_name)}",
-    )
     params = {"layer_id": layer.id, "channel": CHANNEL}
-    return conn.execute(text(statement), params).one().version
+    return conn.execute(_for_layer(conn, _RECORD_CHANGE, layer), params).one().version
 
 
 def record_edit(conn: Connection, layer: Layer, fid: str, existed: bool) -> int:
     """After one feature of the layer was created, changed or deleted in this transaction: bump
     the version, adjust the count and grow the extent (see ``_RECORD_EDIT``); returns the new
     version. A layer with no state yet (never loaded) is counted in full."""
-    quote = conn.dialect.identifier_preparer.quote
-    statement = _RECORD_EDIT.format(
-        geom=quote(layer.geometry_column),
-        table=f"{quote(layer.schema_name)}.{quote(layer.table_name)}",
-        id=quote(layer.id_column),
-    )
     params = {"layer_id": layer.id, "channel": CHANNEL, "fid": fid, "existed": int(existed)}
-    row = conn.execute(text(statement), params).first()
+    row = conn.execute(_for_layer(conn, _RECORD_EDIT, layer), params).first()
     return row.version if row else record_change(conn, layer)
+
+
+def _for_layer(conn: Connection, template: str, layer: Layer) -> TextClause:
+    """The statement with the layer's identifiers, quoted (they come from the registry only)."""
+    quote = conn.dialect.identifier_preparer.quote
+    return text(
+        template.format(
+            geom=quote(layer.geometry_column),
+            table=f"{quote(layer.schema_name)}.{quote(layer.table_name)}",
+            id=quote(layer.id_column),
+            clock_version=_CLOCK_VERSION,
+        )
+    )
 
 
 def layer_states(conn: Connection) -> dict[str, LayerState]:
