@@ -21,15 +21,13 @@ medians and the ratios to (a).
 from __future__ import annotations
 
 import argparse
-import io
 import statistics
 import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
 
-import pycurl
-from harness import REPO_ROOT, Runner, curl_handle, free_port, running
+from harness import REPO_ROOT, Runner, curl_get, free_port, running
 from tiles import Case, connection_pool, render_sql, tile_cases
 
 from geoplatform.cli import granian_arguments
@@ -82,33 +80,27 @@ class StampedFetch:
     """A kept-alive libcurl fetch of a tile that keeps the server's stamps of each answer."""
 
     def __init__(self, port: int) -> None:
-        self.port = port
-        self.curl = curl_handle()
+        self.fetch = curl_get(port, lambda case: case.ours, header=self._header)
+        self.stamps: list[int] = []
         self.segments: list[tuple[int, ...]] = []
 
+    def _header(self, line: bytes) -> None:
+        name, _, value = line.decode("latin-1").partition(":")
+        if name.lower() == "x-stamps":
+            self.stamps = [int(part) for part in value.split(",")]
+
     def __call__(self, case: Case) -> int:
-        stamps: list[int] = []
-
-        def header(line: bytes) -> None:
-            name, _, value = line.decode("latin-1").partition(":")
-            if name.lower() == "x-stamps":
-                stamps.extend(int(part) for part in value.split(","))
-
-        body = io.BytesIO()
-        self.curl.setopt(pycurl.URL, f"http://127.0.0.1:{self.port}{case.ours}")
-        self.curl.setopt(pycurl.WRITEDATA, body)
-        self.curl.setopt(pycurl.HEADERFUNCTION, header)
+        self.stamps = []
         sent = time.perf_counter_ns()
-        self.curl.perform()
+        size = self.fetch(case)
         received = time.perf_counter_ns()
-        status = self.curl.getinfo(pycurl.RESPONSE_CODE)
-        if status not in (200, 204) or len(stamps) != 4:
-            raise RuntimeError(f"{case.ours}: HTTP {status}, stamps {stamps}")
-        entered, started, ended, replied = stamps
+        if len(self.stamps) != 4:
+            raise RuntimeError(f"{case.ours}: no stamps in the answer")
+        entered, started, ended, replied = self.stamps
         if started:  # a statement ran
             points = (sent, entered, started, ended, replied, received)
             self.segments.append(tuple(b - a for a, b in zip(points, points[1:], strict=False)))
-        return body.tell()
+        return size
 
 
 def print_table(names: list[str], latencies: list[list[float]], fetches: list[StampedFetch]):
