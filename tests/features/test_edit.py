@@ -884,15 +884,16 @@ def test_audit_filters_by_time_and_pages(client, engine):
 # --- tiles follow edits ----------------------------------------------------------------------
 
 
-def _tile_ids(client, lon, lat, z=15) -> tuple[set, str]:
+def _tile_ids(client, lon, lat, z=15, layer_id=HYDRANTS) -> tuple[set, str]:
     tile = TMS.tile(lon, lat, z)
     response = client.get(
-        f"/tiles/{HYDRANTS}/{z}/{tile.x}/{tile.y}.mvt", headers={"X-Test-Principal": WATER_VIEWER}
+        f"/tiles/{layer_id}/{z}/{tile.x}/{tile.y}.mvt", headers={"X-Test-Principal": WATER_VIEWER}
     )
     if response.status_code == 204:
         return set(), response.headers.get("ETag", "")
     layers = mapbox_vector_tile.decode(response.data)
-    return {f["id"] for f in layers.get(HYDRANTS, {}).get("features", [])}, response.headers["ETag"]
+    ids = {f["id"] for f in layers.get(layer_id, {}).get("features", [])}
+    return ids, response.headers["ETag"]
 
 
 def test_an_edit_reaches_the_tiles(app, client, engine):
@@ -940,16 +941,9 @@ def test_an_edit_reaches_the_tiles_of_every_layer_over_the_same_table(app, clien
     # leave the other's cached tiles standing.
     service = app.blueprints["tiles"].tile_service
     assert service.versions.wait_live(10)
-    tile = TMS.tile(120.87, 31.47, 15)
-    path = f"/tiles/{PUBLISHED}/15/{tile.x}/{tile.y}.mvt"
-    viewer = {"X-Test-Principal": WATER_VIEWER}
 
     def published_ids() -> set:
-        response = client.get(path, headers=viewer)
-        if response.status_code == 204:
-            return set()
-        layers = mapbox_vector_tile.decode(response.data)
-        return {f["id"] for f in layers[PUBLISHED]["features"]}
+        return _tile_ids(client, 120.87, 31.47, layer_id=PUBLISHED)[0]
 
     before = published_ids()  # cached now
     fid, _ = create(client, hydrant(120.87, 31.47, name="published"))
