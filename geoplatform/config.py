@@ -67,6 +67,13 @@ class Settings(BaseSettings):
         description="OSM admin_level of the city boundary; the lowest level whose boundary "
         "loaded completely when unset.",
     )
+    import_max_loss: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of a layer's rows a load or import that replaces it may remove "
+        "without `--force` (0.5: refuse a replace that would remove more than half).",
+    )
     on_invalid_layer: Literal["abort", "warn"] = Field(
         "abort",
         description="What start-up does when a declared layer does not match the live schema.",

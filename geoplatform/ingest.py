@@ -3,18 +3,60 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import shapely
 from psycopg import Cursor, sql
 from shapely.geometry.base import BaseGeometry
 
-DIMENSION = {"Point": 0, "LineString": 1, "Polygon": 2}
-
 
 class IngestError(Exception):
     """The input cannot be imported; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class LayerChange:
+    """The rows a layer holds before a replace and would hold after it."""
+
+    layer: str
+    before: int
+    after: int
+
+    @property
+    def lost(self) -> float:
+        """The share of the layer's rows the replace would remove (0 when it grows)."""
+        if self.before == 0:
+            return 0.0
+        return max(self.before - self.after, 0) / self.before
+
+
+class ReplacementRefused(IngestError):
+    """A replace would remove most of a layer; it needs ``force``. Nothing was changed."""
+
+    def __init__(self, changes: Sequence[LayerChange], max_loss: float) -> None:
+        self.changes = tuple(changes)
+        self.max_loss = max_loss
+        worst = [c for c in changes if c.lost > max_loss]
+        listed = "; ".join(f"{c.layer} {c.before:,} -> {c.after:,} rows" for c in worst)
+        super().__init__(
+            f"this would remove more than {max_loss:.0%} of "
+            f"{'a layer' if len(worst) == 1 else f'{len(worst)} layers'} ({listed}): "
+            "a partial or wrong file? Check it, then repeat with --force to replace anyway"
+        )
+
+
+def check_replacement(
+    before: Mapping[str, int], after: Mapping[str, int], *, max_loss: float, force: bool
+) -> list[LayerChange]:
+    """The per-layer change of a replace; ReplacementRefused when, unforced, it would remove
+    more than ``max_loss`` of any layer's rows. Every loader and import calls this before it
+    deletes anything: a file cut short must never empty a layer that people are using."""
+    changes = [LayerChange(layer, before.get(layer, 0), after.get(layer, 0)) for layer in after]
+    if not force and any(change.lost > max_loss for change in changes):
+        raise ReplacementRefused(changes, max_loss)
+    return changes
 
 
 def repair(geometry: BaseGeometry) -> tuple[BaseGeometry | None, bool]:

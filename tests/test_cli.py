@@ -12,6 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from geoplatform.db import make_engine
+from tests.conftest import DEMO_OSM, count_rows
+from tests.layers.base.test_load_synthetic import small_town
+from tests.layers.base.test_load_transactional import block_ends
+
 GEOPLATFORM = str(Path(sys.executable).with_name("geoplatform"))
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,6 +60,39 @@ def test_load_osm_again_is_a_fast_no_op(demo_settings, demo_load):
     assert "is already loaded" in result.stderr
     assert "base.buildings" in result.stderr  # the summary table is printed again
     assert time.monotonic() - started < 30
+
+
+def test_load_osm_of_a_partial_download_exits_1_and_changes_nothing(
+    demo_settings, demo_load, tmp_path
+):
+    data = DEMO_OSM.read_bytes()
+    cut = tmp_path / "partial.osm.pbf"
+    cut.write_bytes(data[: block_ends(data)[18]])
+    before = count_rows_of(demo_settings, "base.roads")
+    result = run(demo_settings, "load-osm", str(cut), "--force")
+    assert result.returncode == 1
+    assert "partial.osm.pbf ends early" in result.stderr
+    assert "nothing was changed" in result.stderr
+    assert count_rows_of(demo_settings, "base.roads") == before == 4658
+
+
+def test_load_osm_refusing_a_shrink_shows_the_counts(demo_settings, demo_load, tmp_path):
+    town = tmp_path / "town.osm.pbf"
+    small_town(town)
+    result = run(demo_settings, "load-osm", str(town))
+    assert result.returncode == 1
+    assert "refused: the load would change" in result.stderr
+    assert "base.roads" in result.stderr and "4,658" in result.stderr
+    assert "repeat with --force" in result.stderr
+    assert count_rows_of(demo_settings, "base.roads") == 4658
+
+
+def count_rows_of(settings, table: str) -> int:
+    engine = make_engine(settings)
+    try:
+        return count_rows(engine, table)
+    finally:
+        engine.dispose()
 
 
 def test_bad_setting_is_a_clear_error(demo_settings):

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from geoplatform.db import make_engine
-from geoplatform.ingest import IngestError
+from geoplatform.ingest import IngestError, LayerChange, ReplacementRefused
 from layers.base.load import LoadSummary, load_osm
 from layers.base.osm import LAYER_NAMES
 
@@ -34,11 +34,12 @@ class RichLoadProgress:
 
 
 def summary_table(summary: LoadSummary) -> Table:
-    table = Table("layer", "rows", "repaired", "skipped", "reasons", title="load summary")
+    table = Table("layer", "before", "rows", "repaired", "skipped", "reasons", title="load summary")
     for layer in summary.layers:
         reasons = "; ".join(f"{n} {reason}" for reason, n in sorted(layer.skipped.items()))
         table.add_row(
             layer.layer,
+            "-" if layer.before is None else f"{layer.before:,}",
             f"{layer.rows:,}",
             str(layer.repaired),
             str(sum(layer.skipped.values())),
@@ -49,7 +50,12 @@ def summary_table(summary: LoadSummary) -> Table:
 
 @click.command("load-osm")
 @click.argument("path", type=click.Path(path_type=Path), required=False)
-@click.option("--force", is_flag=True, help="Reload even if this file is already loaded.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Reload even if this file is already loaded, and replace layers even if that removes "
+    "most of their rows.",
+)
 @click.pass_context
 def load_osm_command(ctx: click.Context, path: Path | None, force: bool) -> None:
     """Load an OpenStreetMap extract (.osm.pbf/.osm) into the base layers, all or nothing."""
@@ -62,8 +68,13 @@ def load_osm_command(ctx: click.Context, path: Path | None, force: bool) -> None
             summary = load_osm(
                 engine, settings, path, force=force, progress=RichLoadProgress(progress)
             )
+    except ReplacementRefused as exc:
+        console.print(changes_table(exc.changes, exc.max_loss))
+        raise click.ClickException(f"{exc}; nothing was changed") from exc
     except IngestError as exc:
         raise click.ClickException(f"{exc}; nothing was changed") from exc
+    finally:
+        engine.dispose()
     console.print(summary_table(summary))
     if summary.unchanged:
         console.print(
@@ -75,3 +86,17 @@ def load_osm_command(ctx: click.Context, path: Path | None, force: bool) -> None
             f"loaded {path.name} in {summary.seconds:.1f} s; areas and lengths in "
             f"EPSG:{summary.projected_srid}"
         )
+
+
+def changes_table(changes: tuple[LayerChange, ...], max_loss: float) -> Table:
+    """What a refused replace would have done, layer by layer."""
+    table = Table("layer", "before", "after", "removed", title="refused: the load would change")
+    for change in changes:
+        removed = f"{change.lost:.0%}"
+        table.add_row(
+            change.layer,
+            f"{change.before:,}",
+            f"{change.after:,}",
+            f"[bold red]{removed}[/]" if change.lost > max_loss else removed,
+        )
+    return table

@@ -3,6 +3,10 @@
 A load replaces the content of all eight base layers at once. Either every layer is replaced
 (and every layer's version bumped) or, on any error, nothing in the database changes. Loading
 the same file a second time is a no-op unless forced.
+
+A file without its end (no ways, or no relations) is refused, and so, unless forced, is a load
+that would remove more than ``import_max_loss`` of any layer's rows: a PBF cut between two of
+its blocks reads without error, and would otherwise replace the city with its first part.
 """
 
 from __future__ import annotations
@@ -20,11 +24,18 @@ from sqlalchemy.engine import Connection
 
 from geoplatform.config import Settings
 from geoplatform.crs import projected_srid_for
-from geoplatform.ingest import IngestError, copy_rows, create_staging, file_sha256, repair
+from geoplatform.ingest import (
+    IngestError,
+    check_replacement,
+    copy_rows,
+    create_staging,
+    file_sha256,
+    repair,
+)
 from geoplatform.layer_state import record_change
 from layers.base import models
 from layers.base.layers import BASE_LAYERS
-from layers.base.osm import LAYER_NAMES, Extract, Record, read_extract
+from layers.base.osm import LAYER_NAMES, Extract, Record, cut_short, read_extract
 
 LOADER_VERSION = "osm-1"
 LOAD_KIND = "osm"
@@ -46,6 +57,7 @@ class LayerSummary:
     rows: int = 0
     repaired: int = 0
     skipped: Counter = field(default_factory=Counter)
+    before: int | None = None  # rows the layer held before the load (None: not known)
 
 
 @dataclass
@@ -109,6 +121,11 @@ UPDATE base.addresses AS a
  WHERE a.source = 'point' AND ST_Intersects(b.geom, a.geom)
 """
 
+# One load at a time, and no edit of a base table between its count and its replacement.
+_LOCK_TABLES = "LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE".format(
+    ", ".join(f'"{t.schema}"."{t.name}"' for t in TABLES.values())
+)
+
 _SAVE_CITY = """
 INSERT INTO platform.city (id, projected_srid, city_admin_level, bbox, updated_at)
 VALUES (1, :srid, :city_level, :bbox, now())
@@ -155,11 +172,29 @@ def load_osm(
         extract = read_extract(path, progress.reading if progress else None)
     except RuntimeError as exc:
         raise IngestError(f"cannot read {path.name} as OpenStreetMap data: {exc}") from exc
-    bounds = extract.bounds()
+    if (reason := cut_short(extract)) is not None:
+        raise IngestError(
+            f"{path.name} ends early: {reason}, and an OSM file lists nodes, then ways, then "
+            "relations. Was its download cut short?"
+        )
+    try:
+        bounds = extract.bounds()
+    except ValueError as exc:
+        raise IngestError(f"{path.name}: {exc}") from exc
     srid = settings.projected_srid or projected_srid_for(bounds)
     summaries = {name: _prepare(extract, name) for name in LAYER_NAMES}
     with engine.begin() as conn:
+        # Under the loader's lock, so the counts compared are the ones replaced.
+        conn.execute(text(_LOCK_TABLES))
+        before = _layer_counts(conn)
+        check_replacement(
+            before,
+            {s.layer: s.rows for s in summaries.values()},
+            max_loss=settings.import_max_loss,
+            force=force,
+        )
         for name in LAYER_NAMES:
+            summaries[name].before = before[f"base.{name}"]
             _replace_layer(conn, name, extract.records[name], srid)
             if progress:
                 progress.writing(name, summaries[name].rows)
@@ -244,6 +279,15 @@ def _insert_statement(table: Table, columns: list[str], stage: str) -> str:
     )
 
 
+def _layer_counts(conn: Connection) -> dict[str, int]:
+    return {
+        f"base.{name}": conn.execute(
+            text(f'SELECT count(*) FROM "{table.schema}"."{table.name}"')
+        ).scalar_one()
+        for name, table in TABLES.items()
+    }
+
+
 def _derive_admin_tree(conn: Connection, configured_level: int | None) -> int | None:
     city_level = configured_level or conn.execute(text(_LOWEST_ADMIN_LEVEL)).scalar()
     conn.execute(text(_ADMIN_PARENTS))
@@ -271,7 +315,9 @@ def _unchanged_load(engine: Engine, sha256: str) -> LoadSummary | None:
         sha256,
         stored["projected_srid"],
         [
-            LayerSummary(x["layer"], x["rows"], x["repaired"], Counter(x["skipped"]))
+            LayerSummary(
+                x["layer"], x["rows"], x["repaired"], Counter(x["skipped"]), x.get("before")
+            )
             for x in stored["layers"]
         ],
         seconds=0.0,
@@ -286,7 +332,13 @@ def _summary_json(summary: LoadSummary) -> str:
             "projected_srid": summary.projected_srid,
             "seconds": round(summary.seconds, 2),
             "layers": [
-                {"layer": s.layer, "rows": s.rows, "repaired": s.repaired, "skipped": s.skipped}
+                {
+                    "layer": s.layer,
+                    "rows": s.rows,
+                    "before": s.before,
+                    "repaired": s.repaired,
+                    "skipped": s.skipped,
+                }
                 for s in summary.layers
             ],
         }

@@ -125,6 +125,8 @@ class Extract:
         default_factory=lambda: {name: Counter() for name in LAYER_NAMES}
     )
     objects_read: int = 0
+    # Tagged nodes, ways and relations read, by kind: a file without its end shows here.
+    kinds: Counter = field(default_factory=Counter)
 
     def add(self, layer: str, record: Record) -> None:
         self.records[layer].append(record)
@@ -446,10 +448,13 @@ def read_extract(path: Path, on_progress: Callable[[int], None] | None = None) -
         if on_progress and count % 5000 == 0:
             on_progress(count)
         if obj.is_node():
+            extract.kinds["node"] += 1
             _read_node(obj, factory, extract)
         elif obj.is_way():
+            extract.kinds["way"] += 1
             _read_way(obj, factory, extract, expected_areas)
         elif obj.is_relation():
+            extract.kinds["relation"] += 1
             _expect_relation_area(obj, expected_areas)
         elif obj.is_area():
             _read_area(obj, factory, extract, expected_areas)
@@ -460,6 +465,21 @@ def read_extract(path: Path, on_progress: Callable[[int], None] | None = None) -
         for layer in layers:
             extract.skip(layer, AREA_NOT_ASSEMBLED)
     return extract
+
+
+def cut_short(extract: Extract) -> str | None:
+    """Why the file looks cut short, or None.
+
+    An OSM file lists its nodes, then its ways, then its relations. A PBF cut between two blocks
+    (an interrupted download) still reads without error, only without its end: every block that
+    is there decodes. What is missing is the later kinds. A city extract without ways or without
+    relations (its boundaries, multipolygons, routes) is such a file, not a city."""
+    kinds = extract.kinds
+    if kinds["node"] and not kinds["way"]:
+        return f"it holds {kinds['node']:,} tagged nodes but no way"
+    if kinds["way"] and not kinds["relation"]:
+        return f"it holds {kinds['way']:,} tagged ways but no relation"
+    return None
 
 
 def _read_node(node, factory, extract: Extract) -> None:

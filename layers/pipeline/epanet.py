@@ -32,6 +32,7 @@ from geoplatform.city import projected_srid
 from geoplatform.config import Settings, load_settings
 from geoplatform.db import make_engine
 from geoplatform.errors import InvalidParameter
+from geoplatform.ingest import ReplacementRefused, check_replacement
 from layers.pipeline import models
 from layers.pipeline.changes import networks_changed
 from layers.pipeline.utilities import Utility, utility_by_name_or_code
@@ -60,6 +61,10 @@ SOURCE_KINDS = {"Reservoir": "reservoir", "Tank": "tank"}
 
 _LOCK_NETWORK = "SELECT utility FROM pipeline.networks WHERE code = :code FOR UPDATE"
 _DELETE_NETWORK = "DELETE FROM pipeline.networks WHERE code = :code"
+_NETWORK_COUNTS = """
+SELECT (SELECT count(*) FROM pipeline.pipes WHERE network = :code) AS pipes,
+       (SELECT count(*) FROM pipeline.points WHERE network = :code) AS points
+"""
 
 console = Console(stderr=True)
 
@@ -119,6 +124,8 @@ def import_epanet(
     valve_layer: str | None = None,
     seed: int = 0,
     replace: bool = False,
+    force: bool = False,
+    max_loss: float = 0.5,
     name_zh: str | None = None,
     name_en: str | None = None,
 ) -> EpanetImport:
@@ -127,14 +134,19 @@ def import_epanet(
     owner = _utility(utility)
     _check_network_code(network)
     source_crs = _crs(crs)
-    if not scale > 0:
-        raise EpanetImportError(f"scale must be positive, got {scale}")
+    if not (math.isfinite(scale) and scale > 0):
+        raise EpanetImportError(f"scale must be a positive number, got {scale}")
+    if not all(math.isfinite(v) for v in offset):
+        raise EpanetImportError(f"offset must be two finite numbers, got {offset}")
     model = read_model(path)
+    _check_placement(model, source_crs, offset, scale)
     valves = _valve_layer(model, valve_layer, seed)
     with engine.begin() as conn:
         srid = _measuring_srid(conn, source_crs)
         layout = _layout(model, valves, source_crs, srid, offset, scale)
-        replaced_utility = _make_room(conn, network, replace)
+        replaced_utility = _make_room(
+            conn, network, replace, _new_counts(model, layout), max_loss=max_loss, force=force
+        )
         network_row = {
             "code": network,
             "utility": owner.code,
@@ -186,6 +198,53 @@ def read_model(path: Path) -> wntr.network.WaterNetworkModel:
     if model.num_nodes == 0:
         raise EpanetImportError(f"{path.name} has no nodes")
     return model
+
+
+# How far outside its CRS's area of use a model may lie: a city at the edge of a UTM zone is
+# often drawn in the neighbouring zone.
+AREA_OF_USE_MARGIN_DEGREES = 3.0
+
+
+def _check_placement(
+    model: wntr.network.WaterNetworkModel, source: CRS, offset: tuple[float, float], scale: float
+) -> None:
+    """Every node has finite coordinates that land, placed, inside the CRS's area of use.
+
+    A model with a NaN coordinate, or an offset that throws it off the globe, would otherwise
+    fail deep in GEOS with a bare GEOSException, or be stored somewhere no one will find it."""
+    names = model.node_name_list
+    xy = np.array([model.get_node(name).coordinates for name in names], dtype=float)
+    bad = [name for name, row in zip(names, xy, strict=True) if not np.isfinite(row).all()]
+    if bad:
+        raise EpanetImportError(
+            f"{len(bad)} node(s) have no finite coordinates in [COORDINATES]: "
+            f"{', '.join(bad[:5])}{' …' if len(bad) > 5 else ''}"
+        )
+    placed = np.column_stack([offset[0] + scale * xy[:, 0], offset[1] + scale * xy[:, 1]])
+    lon, lat = Transformer.from_crs(source, 4326, always_xy=True).transform(
+        placed[:, 0], placed[:, 1]
+    )
+    area = source.area_of_use
+    west, south, east, north = (
+        (area.west, area.south, area.east, area.north) if area else (-180.0, -90.0, 180.0, 90.0)
+    )
+    m = AREA_OF_USE_MARGIN_DEGREES
+    inside = (
+        np.isfinite(lon)
+        & np.isfinite(lat)
+        & (lon >= west - m)
+        & (lon <= east + m)
+        & (lat >= max(south - m, -90))
+        & (lat <= min(north + m, 90))
+    )
+    if not inside.all():
+        first = int(np.argmin(inside))
+        raise EpanetImportError(
+            f"{int((~inside).sum())} node(s) placed with offset {offset} and scale {scale} fall "
+            f"outside EPSG:{source.to_epsg()}'s area of use ({west}..{east} E, {south}..{north} "
+            f"N), e.g. node {names[first]} at ({placed[first, 0]:.6g}, {placed[first, 1]:.6g}): "
+            "check --offset, --scale and --crs"
+        )
 
 
 def _valve_layer(
@@ -389,16 +448,35 @@ def _names_of(names: list[str], indices: np.ndarray) -> list[str]:
     return [names[i] for i in indices.tolist()]
 
 
-def _make_room(conn: Connection, network: str, replace: bool) -> str | None:
-    """Delete an existing network of that code if asked to; returns its utility when deleted."""
+def _make_room(
+    conn: Connection,
+    network: str,
+    replace: bool,
+    new_counts: dict[str, int],
+    *,
+    max_loss: float,
+    force: bool,
+) -> str | None:
+    """Delete an existing network of that code if asked to; returns its utility when deleted.
+
+    A replace that would remove most of the network's pipes or points needs ``force``."""
     existing = conn.execute(text(_LOCK_NETWORK), {"code": network}).scalar()
     if existing is None:
         return None
     if not replace:
         raise EpanetImportError(f"network {network!r} exists; import with replace to reload it")
+    old_counts = dict(conn.execute(text(_NETWORK_COUNTS), {"code": network}).one()._mapping)
+    try:
+        check_replacement(old_counts, new_counts, max_loss=max_loss, force=force)
+    except ReplacementRefused as exc:
+        raise EpanetImportError(f"replacing network {network!r}: {exc}") from exc
     # Pipes, points and maintenance records of the network go with it (ON DELETE CASCADE).
     conn.execute(text(_DELETE_NETWORK), {"code": network})
     return existing
+
+
+def _new_counts(model: wntr.network.WaterNetworkModel, layout: _Layout) -> dict[str, int]:
+    return {"pipes": model.num_links, "points": model.num_nodes + len(layout.valves)}
 
 
 def _source_note(
@@ -517,6 +595,8 @@ def _offset_option(value: str) -> tuple[float, float]:
         x, y = (float(part) for part in value.split(","))
     except ValueError as exc:
         raise click.BadParameter(f"{value!r} is not X,Y") from exc
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise click.BadParameter(f"{value!r} is not two finite numbers X,Y")
     return x, y
 
 
@@ -548,6 +628,9 @@ def summary_table(summary: EpanetImport) -> Table:
 @click.option("--valves", default=None, help="wntr valve layer: strategic:N or random:N.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the valve layer.")
 @click.option("--replace", is_flag=True, help="Replace a network of the same code.")
+@click.option(
+    "--force", is_flag=True, help="Replace even if that removes most of the network's rows."
+)
 @click.pass_context
 def import_epanet_command(
     ctx: click.Context,
@@ -560,6 +643,7 @@ def import_epanet_command(
     valves: str | None,
     seed: int,
     replace: bool,
+    force: bool,
 ) -> None:
     """Import an EPANET model (.inp) as a pipeline network, all or nothing."""
     root = ctx.find_root().obj
@@ -577,6 +661,8 @@ def import_epanet_command(
             valve_layer=valves,
             seed=seed,
             replace=replace,
+            force=force,
+            max_loss=settings.import_max_loss,
         )
     except EpanetImportError as exc:
         raise click.ClickException(f"{exc}; nothing was changed") from exc

@@ -297,6 +297,63 @@ def test_bad_options_are_clear_errors(engine, options, message):
     assert table_counts(engine) == counts
 
 
+def test_a_node_without_finite_coordinates_is_named(engine, tmp_path):
+    lines = model_path("Net3").read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.split()[:1] == ["15"] and i > 380)
+    lines[at] = "15 nan 23.760"
+    broken = tmp_path / "nan.inp"
+    broken.write_text("\n".join(lines) + "\n")
+    counts = table_counts(engine)
+    with pytest.raises(EpanetImportError, match=r"1 node\(s\) have no finite coordinates.*: 15$"):
+        import_epanet(engine, broken, network="nan", crs=UTM_32N)
+    assert table_counts(engine) == counts
+
+
+@pytest.mark.parametrize(
+    ("offset", "scale", "message"),
+    [
+        ((1e300, 5217359.0), 225.0, "97 node\\(s\\) placed .* fall outside EPSG:32632's area"),
+        ((5e7, 5217359.0), 225.0, "fall outside EPSG:32632's area of use"),
+        ((float("nan"), 0.0), 225.0, "offset must be two finite numbers"),
+        ((0.0, 0.0), float("inf"), "scale must be a positive number"),
+        ((0.0, 0.0), 1e300, "fall outside"),
+    ],
+)
+def test_a_placement_off_the_crs_is_a_clear_error(engine, offset, scale, message):
+    counts = table_counts(engine)
+    with pytest.raises(EpanetImportError, match=message):
+        import_epanet(
+            engine, model_path("Net3"), network="off", crs=UTM_32N, offset=offset, scale=scale
+        )
+    assert table_counts(engine) == counts
+
+
+def test_the_command_refuses_a_nan_offset_without_a_traceback(settings):
+    args = [str(model_path("Net3")), "--network", "nan", "--crs", str(UTM_32N)]
+    result = CliRunner().invoke(import_epanet_command, [*args, "--offset", "nan,1"], obj=settings)
+    assert result.exit_code == 2
+    assert "'nan,1' is not two finite numbers X,Y" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_replace_that_removes_most_of_a_network_needs_force(engine, tmp_path):
+    load(engine, "Net3", "shrink")
+    counts = table_counts(engine)
+    model = wntr.network.WaterNetworkModel()
+    model.add_reservoir("R1", base_head=100, coordinates=(533483, 5217359))
+    model.add_junction("J1", elevation=10, coordinates=(533583, 5217359))
+    model.add_pipe("P1", "R1", "J1", length=100, diameter=0.3, roughness=100)
+    tiny = tmp_path / "tiny.inp"
+    wntr.network.write_inpfile(model, str(tiny))
+    with pytest.raises(EpanetImportError, match="replacing network 'shrink': .*pipes 119 -> 1"):
+        import_epanet(engine, tiny, network="shrink", crs=UTM_32N, replace=True)
+    assert table_counts(engine) == counts
+    done = import_epanet(engine, tiny, network="shrink", crs=UTM_32N, replace=True, force=True)
+    assert done.replaced and done.pipes == 1
+    (pipes,) = rows(engine, "SELECT count(*) FROM pipeline.pipes WHERE network = 'shrink'")
+    assert pipes == (1,)
+
+
 def test_the_command_imports_and_prints_a_summary(settings, engine):
     (x, y), scale = placement("Net3")
     args = [str(model_path("Net3")), "--network", "cli-net3", "--crs", str(UTM_32N)]
