@@ -79,6 +79,45 @@ class Settings(BaseSettings):
         description="What start-up does when a declared layer does not match the live schema.",
     )
     db_pool_size: int = Field(5, ge=1, le=100, description="Connections per worker process.")
+    db_connect_timeout: int = Field(
+        2,
+        ge=2,
+        le=60,
+        description="Seconds to wait for a new database connection (libpq `connect_timeout`; "
+        "libpq's minimum is 2).",
+    )
+    db_pool_timeout: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="Seconds a request waits for a pooled connection before it is answered "
+        "503 with `Retry-After`.",
+    )
+    db_retry_seconds: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="While the database is unreachable, requests that need it are answered 503 "
+        "at once and the database is probed this often; the first answer ends the outage.",
+    )
+    db_statement_timeout: int = Field(
+        30_000,
+        ge=0,
+        description="Milliseconds a statement of a web request may run (PostgreSQL "
+        "`statement_timeout`; 0: no limit); longer ones are cancelled and answered 503.",
+    )
+    db_lock_timeout: int = Field(
+        5_000,
+        ge=0,
+        description="Milliseconds a web request's statement may wait for a lock "
+        "(`lock_timeout`; 0: no limit).",
+    )
+    db_idle_in_transaction_timeout: int = Field(
+        60_000,
+        ge=0,
+        description="Milliseconds a web request's transaction may sit idle before PostgreSQL "
+        "ends it (`idle_in_transaction_session_timeout`).",
+    )
     tile_cache_mb: int = Field(
         128, ge=0, le=65536, description="In-process tile cache per worker, in MiB."
     )
@@ -208,6 +247,15 @@ class Settings(BaseSettings):
         """The URL with the psycopg 3 driver named, as SQLAlchemy wants it."""
         rest = self.database_url.split("://", 1)[1]
         return f"postgresql+psycopg://{rest}"
+
+    @property
+    def request_session(self) -> dict[str, str]:
+        """Session settings of every connection that serves web requests."""
+        return {
+            "statement_timeout": str(self.db_statement_timeout),
+            "lock_timeout": str(self.db_lock_timeout),
+            "idle_in_transaction_session_timeout": str(self.db_idle_in_transaction_timeout),
+        }
 
     @property
     def libpq_url(self) -> str:

@@ -7,10 +7,12 @@ from contextlib import contextmanager
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import Engine, MetaData, create_engine, make_url
+from sqlalchemy import Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.engine import Connection
 
+from geoplatform.circuit import DatabaseCircuit
 from geoplatform.config import Settings
+from geoplatform.reads import session_options
 
 # Stable constraint and index names, so Alembic migrations and the models agree.
 NAMING_CONVENTION = {
@@ -26,15 +28,40 @@ def make_metadata(schema: str) -> MetaData:
     return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
 
 
-def make_engine(settings: Settings) -> Engine:
-    """One engine per process; pre-ping so a restarted database does not fail the next request."""
-    return create_engine(
+def make_engine(settings: Settings, *, circuit: DatabaseCircuit | None = None) -> Engine:
+    """One engine per process; pre-ping so a restarted database does not fail the next request.
+
+    With a ``circuit`` (the web platform's) the engine serves requests: its connections carry
+    the request timeouts, a checkout waits ``db_pool_timeout`` at most, and while the circuit is
+    open no connection is attempted. Without one (loads, imports, migrations) statements may
+    run as long as they need."""
+    connect_args: dict[str, object] = {
+        "application_name": "geoplatform",
+        "connect_timeout": settings.db_connect_timeout,
+    }
+    if circuit is not None:
+        connect_args.update(session_options(settings.request_session))
+    engine = create_engine(
         settings.sqlalchemy_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_pre_ping=True,
-        connect_args={"application_name": "geoplatform"},
+        pool_timeout=settings.db_pool_timeout if circuit is not None else 30.0,
+        connect_args=connect_args,
     )
+    if circuit is not None:
+        _guard(engine, circuit)
+    return engine
+
+
+def _guard(engine: Engine, circuit: DatabaseCircuit) -> None:
+    @event.listens_for(engine, "do_connect")
+    def refuse_while_open(dialect, conn_rec, cargs, cparams):
+        circuit.check()
+
+    @event.listens_for(engine, "handle_error")
+    def note_failure(context):
+        circuit.failed(context.original_exception)
 
 
 @contextmanager

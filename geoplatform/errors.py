@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 
@@ -42,6 +42,14 @@ class UnsupportedMediaType(PlatformError):
     """The request body is not in a format the endpoint accepts."""
 
 
+class ServiceUnavailable(PlatformError):
+    """Something the answer needs is not available now; the caller may retry after a while."""
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 STATUS_CODES: dict[type[PlatformError], tuple[int, str]] = {
     NotFound: (404, "NotFound"),
     InvalidParameter: (400, "InvalidParameterValue"),
@@ -51,17 +59,25 @@ STATUS_CODES: dict[type[PlatformError], tuple[int, str]] = {
     PreconditionRequired: (428, "PreconditionRequired"),
     PayloadTooLarge: (413, "PayloadTooLarge"),
     UnsupportedMediaType: (415, "UnsupportedMediaType"),
+    ServiceUnavailable: (503, "ServiceUnavailable"),
 }
 
 
+def error_response(exc: PlatformError) -> Response:
+    # Modules raise their own subclasses (UnknownPipe is a NotFound): the nearest listed
+    # ancestor decides the status.
+    listed = next((c for c in type(exc).__mro__ if c in STATUS_CODES), None)
+    status, code = STATUS_CODES.get(listed, (400, "BadRequest"))
+    response = jsonify(code=code, description=str(exc))
+    response.status_code = status
+    if isinstance(exc, ServiceUnavailable):
+        response.headers["Retry-After"] = str(exc.retry_after)
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(PlatformError)
-    def platform_error(exc: PlatformError):
-        # Modules raise their own subclasses (UnknownPipe is a NotFound): the nearest listed
-        # ancestor decides the status.
-        listed = next((c for c in type(exc).__mro__ if c in STATUS_CODES), None)
-        status, code = STATUS_CODES.get(listed, (400, "BadRequest"))
-        return jsonify(code=code, description=str(exc)), status
+    app.register_error_handler(PlatformError, error_response)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -1,4 +1,6 @@
-"""``/healthz``: is the database reachable and its schema at the migrations' head."""
+"""``/healthz`` (ready: the database answers at the migrations' head) and ``/livez`` (the process
+serves at all): an orchestrator restarts a worker that is not live and sends no traffic to one
+that is not ready."""
 
 from __future__ import annotations
 
@@ -6,26 +8,35 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
 from geoplatform import migrate
+from geoplatform.circuit import DatabaseUnavailable
 
 
 def make_health_blueprint() -> Blueprint:
     blueprint = Blueprint("health", __name__)
 
+    @blueprint.get("/livez")
+    def livez():
+        # Needs nothing outside the process: a database outage must not get workers restarted.
+        return jsonify(status="ok")
+
     @blueprint.get("/healthz")
     def healthz():
-        engine = current_app.extensions["geoplatform"].engine
+        platform = current_app.extensions["geoplatform"]
         head = migrate.head_revision()
+        retry = {"Retry-After": str(platform.circuit.retry_after), "Cache-Control": "no-store"}
         try:
-            current = migrate.current_revision(engine)
+            current = migrate.current_revision(platform.engine)
+        except DatabaseUnavailable as exc:
+            return jsonify(status="unavailable", reason=str(exc)), 503, retry
         except SQLAlchemyError as exc:
             reason = f"database unreachable: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"
-            return jsonify(status="unavailable", reason=reason), 503
+            return jsonify(status="unavailable", reason=reason), 503, retry
         if current != head:
             reason = (
                 f"database schema at revision {current}, expected {head}: "
                 "run `geoplatform db upgrade`"
             )
             return jsonify(status="unavailable", reason=reason, revision=current, head=head), 503
-        return jsonify(status="ok", revision=current)
+        return jsonify(status="ok", revision=current), 200, {"Cache-Control": "no-store"}
 
     return blueprint

@@ -8,7 +8,9 @@ commits. No state lives in one worker that another must see; each reads the data
 
 Order matters for correctness: the listener subscribes first and reads all versions second, so a
 change committed in between is in the read or in a notification, never lost. While the listener
-is not connected (start-up, database restart), versions are read from the database per call.
+is not connected (start-up, database restart), versions are read from the database per call;
+when the database cannot answer either, the versions last heard are used: while it is down no
+change can commit, so a tile cached under them is still the current one and can be served.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import threading
 from collections.abc import Iterable
 
 import psycopg
+from psycopg_pool import PoolTimeout
 
+from geoplatform.circuit import DatabaseUnavailable
 from geoplatform.reads import ReadPool
 
 log = logging.getLogger(__name__)
@@ -27,7 +31,8 @@ log = logging.getLogger(__name__)
 CHANNEL = "geoplatform_layer_state"
 _ALL = "SELECT layer_id, version FROM platform.layer_state"
 _SOME = "SELECT layer_id, version FROM platform.layer_state WHERE layer_id = ANY($1)"
-RECONNECT_SECONDS = 2.0
+RECONNECT_SECONDS = 1.0
+CONNECT_TIMEOUT = 2
 # How often the listener wakes without news, to notice that it was asked to stop.
 POLL_SECONDS = 5.0
 
@@ -37,6 +42,7 @@ class LayerVersions:
         self._reads = reads
         self._conninfo = conninfo
         self._versions: dict[str, int] = {}
+        self._heard = False  # the listener has read the versions at least once
         self._live = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -50,7 +56,12 @@ class LayerVersions:
         if self._live.is_set():
             versions = self._versions
             return {layer_id: versions.get(layer_id, 0) for layer_id in ids}
-        found = dict(self._reads.rows(_SOME, [ids]))
+        try:
+            found = dict(self._reads.rows(_SOME, [ids]))
+        except (DatabaseUnavailable, PoolTimeout, psycopg.OperationalError):
+            if not self._heard:
+                raise
+            found = self._versions
         return {layer_id: found.get(layer_id, 0) for layer_id in ids}
 
     @property
@@ -87,10 +98,14 @@ class LayerVersions:
         while not self._stop.is_set():
             try:
                 with psycopg.connect(
-                    self._conninfo, autocommit=True, application_name="geoplatform-listen"
+                    self._conninfo,
+                    autocommit=True,
+                    application_name="geoplatform-listen",
+                    connect_timeout=CONNECT_TIMEOUT,
                 ) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self._versions = dict(conn.execute(_ALL).fetchall())
+                    self._heard = True
                     self._live.set()
                     warned = False
                     while not self._stop.is_set():

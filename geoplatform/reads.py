@@ -18,8 +18,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 from sqlalchemy import Engine
+
+from geoplatform.circuit import DatabaseCircuit, is_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -74,14 +76,21 @@ class ReadPool:
         max_size: int = 4,
         name: str = "geoplatform-reads",
         session: Mapping[str, str] | None = None,
+        *,
+        circuit: DatabaseCircuit | None = None,
+        timeout: float = 30.0,
     ) -> None:
         self._conninfo = conninfo
         self._max_size = max(max_size, 1)
         self._name = name
         self._session = session_options(session)
+        self._circuit = circuit
+        self._timeout = timeout
         self._pool: ConnectionPool | None = None
         self._pid = 0
         self._lock = threading.Lock()
+        if circuit is not None:
+            circuit.on_recover(self.check)
 
     @classmethod
     def for_engine(
@@ -116,17 +125,36 @@ class ReadPool:
                 self._pool.close()
             self._pool = None
 
+    def check(self) -> None:
+        """Replace the broken connections of the pool (after the database came back)."""
+        with self._lock:
+            pool = self._pool if self._pid == os.getpid() else None
+        if pool is not None:
+            pool.check()
+
     def _run(self, work):
+        circuit = self._circuit
+        if circuit is not None:
+            circuit.check()
         pool = self._current()
         try:
-            with pool.connection() as conn:
+            with pool.connection(timeout=self._timeout) as conn:
                 return work(conn)
+        except PoolTimeout:
+            if circuit is not None:
+                circuit.suspect()
+            raise
         except psycopg.OperationalError as exc:
-            # A restarted database leaves every pooled connection broken: replace them and try
-            # once more, so a restart costs the first request a reconnect, not an error.
+            if not is_unreachable(exc):
+                raise
+            # A restarted database leaves every pooled connection broken: when the server
+            # answers a fresh connection, replace them and try once more, so a restart costs
+            # the first request a reconnect, not an error; when it does not, fail now.
+            if circuit is not None and not circuit.probe():
+                raise circuit.unavailable() from exc
             log.warning("read pool: %s; reconnecting", exc)
             pool.check()
-            with pool.connection() as conn:
+            with pool.connection(timeout=self._timeout) as conn:
                 return work(conn)
 
     def _current(self) -> ConnectionPool:
@@ -146,6 +174,11 @@ class ReadPool:
                     },
                     configure=_configure,
                     name=self._name,
+                    timeout=self._timeout,
+                    # Give up on a connection that cannot be made within a few seconds rather
+                    # than retrying it with a backoff that grows to minutes: demand starts a
+                    # new attempt anyway, and a late retry would delay the recovery.
+                    reconnect_timeout=max(2 * self._timeout, 2.0),
                     open=False,
                 )
                 self._pool.open(wait=False)

@@ -14,7 +14,7 @@ from tileserver.cache import TileCache
 from tileserver.mvt import MAX_ZOOM, TileRangeError
 from tileserver.replies import EXPOSED_HEADERS, MVT_TYPE, answer_tile
 from tileserver.tilejson import tilejson_document
-from tileserver.tiles import TileService
+from tileserver.tiles import TILE_SESSION, TileService
 
 MAX_LAYERS_PER_TILE = 32
 WEB_MERCATOR_QUAD = "WebMercatorQuad"
@@ -84,7 +84,8 @@ def make_tiles_blueprint(platform) -> Blueprint:
     cache = TileCache(
         settings.redis_url, settings.tile_cache_mb * 1024 * 1024, settings.tile_cache_ttl
     )
-    service = TileService(platform.engine, cache)
+    reads = platform.read_pool("geoplatform-tiles", TILE_SESSION)
+    service = TileService(platform.engine, cache, reads)
     registry = platform.registry
     tms = morecantile.tms.get(WEB_MERCATOR_QUAD)
     blueprint = Blueprint("tiles", __name__)

@@ -55,10 +55,10 @@ class TileService:
     versions come from a ``LayerVersions`` listener, so a cache hit is a dictionary lookup.
     """
 
-    def __init__(self, engine: Engine, cache: TileCache) -> None:
+    def __init__(self, engine: Engine, cache: TileCache, reads: ReadPool | None = None) -> None:
         self.engine = engine
         self.cache = cache
-        self.reads = ReadPool.for_engine(engine, "geoplatform-tiles", session=TILE_SESSION)
+        self.reads = reads or ReadPool.for_engine(engine, "geoplatform-tiles", session=TILE_SESSION)
         self.versions = LayerVersions(self.reads, libpq_url(engine))
 
     def tile(

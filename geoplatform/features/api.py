@@ -32,7 +32,6 @@ from geoplatform.features.params import (
     queryable_properties,
 )
 from geoplatform.features.query import FeatureStore, Page, with_member
-from geoplatform.reads import ReadPool
 from geoplatform.registry import Layer, Registry
 
 GEOJSON = "application/geo+json"
@@ -81,7 +80,7 @@ def make_features_blueprint(
     HTML (browsers, ``?f=html``), everyone else gets the landing document as JSON."""
     settings = platform.settings
     registry: Registry = platform.registry
-    store = FeatureStore(ReadPool.for_engine(platform.engine, "geoplatform-features"))
+    store = FeatureStore(platform.read_pool("geoplatform-features"))
     crs = CrsResolver(lambda: store.projected_srid() or settings.projected_srid)
     limits = Limits(settings.features_default_limit, settings.features_max_limit)
     blueprint = Blueprint("features", __name__)

@@ -14,7 +14,6 @@ from flask import Blueprint, Response, jsonify, request
 
 from geoplatform.auth import Principal, readable_layers
 from geoplatform.features.openapi import operation
-from geoplatform.reads import ReadPool
 from geoplatform.registry import Layer, Registry
 from geoplatform.search.params import parse_reverse, parse_search
 from geoplatform.search.query import (
@@ -34,7 +33,7 @@ MAX_AGE = 60
 
 def make_search_blueprint(platform, principal: Callable[[], Principal]) -> Blueprint:
     registry: Registry = platform.registry
-    pool = ReadPool.for_engine(platform.engine, "geoplatform-search", SESSION)
+    pool = platform.read_pool("geoplatform-search", SESSION)
     blueprint = Blueprint("search", __name__)
     blueprint.search_pool = pool
 
