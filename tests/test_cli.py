@@ -67,7 +67,7 @@ def test_load_osm_of_a_partial_download_exits_1_and_changes_nothing(
 ):
     data = DEMO_OSM.read_bytes()
     cut = tmp_path / "partial.osm.pbf"
-    cut.write_bytes(data[: block_ends(data)[18]])
+    cut.write_bytes(data[: block_ends(DEMO_OSM)[18]])
     before = count_rows_of(demo_settings, "base.roads")
     result = run(demo_settings, "load-osm", str(cut), "--force")
     assert result.returncode == 1

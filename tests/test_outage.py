@@ -12,8 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import requests
 import pytest
+import requests
 
 from geoplatform import migrate
 from geoplatform.config import load_settings
@@ -53,22 +53,21 @@ def served(cluster):
         "REDIS_URL": "redis://127.0.0.1:6379/13",
         "GEOPLATFORM_WORKERS": "2",
     }
-    log = tempfile.TemporaryFile()
-    server = subprocess.Popen(
-        [GEOPLATFORM, "serve", "--port", str(port)],
-        env=env,
-        cwd=REPO_ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        with Client(f"http://127.0.0.1:{port}") as client:
-            wait_ready(client, server, log)
-            yield client
-    finally:
-        server.terminate()
-        server.wait(20)
-        log.close()
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(
+            [GEOPLATFORM, "serve", "--port", str(port)],
+            env=env,
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            with Client(f"http://127.0.0.1:{port}") as client:
+                wait_ready(client, server, log)
+                yield client
+        finally:
+            server.terminate()
+            server.wait(20)
 
 
 def wait_ready(client: Client, server: subprocess.Popen, log) -> None:
