@@ -8,6 +8,7 @@ from flask import Flask, request
 
 from geoplatform.auth import current_principal
 from geoplatform.authn import install_authentication
+from geoplatform.body_limit import install_body_limit
 from geoplatform.circuit import install_database_errors
 from geoplatform.config import Settings, load_settings
 from geoplatform.cors import install_preflight
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None, *, validate: bool = True) -> Fl
     app.extensions["geoplatform"] = platform
     register_error_handlers(app)
     install_database_errors(app, platform.circuit, settings.db_pool_timeout)
+    install_body_limit(app, settings.max_body_bytes)  # before anything reads or authenticates
     install_authentication(app, KeyAuthenticator(platform.engine, settings.api_key_cache_ttl))
     install_rate_limits(app, settings)  # after authentication: limits are counted per key
     install_preflight(app)

@@ -183,6 +183,13 @@ class Settings(BaseSettings):
         description="Prefix of the rate-limit counters in Redis, so that several platforms can "
         "share one Redis.",
     )
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        description="Largest request body any endpoint accepts unless it declares its own "
+        "limit (feature edits, uploads), in bytes; a larger one is refused with 413 before it is "
+        "read.",
+    )
     features_max_body_bytes: int = Field(
         5 * 1024 * 1024,
         ge=1024,

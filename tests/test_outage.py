@@ -5,9 +5,6 @@ workers on it, real HTTP. The cluster is stopped and started as an operator woul
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,10 +17,11 @@ from geoplatform.config import load_settings
 from geoplatform.db import ensure_database, make_engine
 from layers.base.load import load_osm
 from tests.conftest import DEMO_OSM
-from tests.pgcluster import PrivateCluster, free_port
+from tests.pgcluster import PrivateCluster
+from tests.served import Client, serve
 
-GEOPLATFORM = str(Path(sys.executable).with_name("geoplatform"))
-REPO_ROOT = Path(__file__).resolve().parent.parent
+# A Redis database of its own: the cached tile must come from here, not another test.
+REDIS = "redis://127.0.0.1:6379/13"
 TILE = "/tiles/base.roads,base.buildings/14/8625/5753.mvt"
 OTHER_TILE = "/tiles/base.roads/14/8626/5753.mvt"
 ITEMS = "/collections/base.roads/items?limit=5"
@@ -45,55 +43,8 @@ def served(cluster):
     engine = make_engine(settings)
     load_osm(engine, settings, DEMO_OSM)
     engine.dispose()
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        # A Redis database of its own: the cached tile must come from here, not another test.
-        "REDIS_URL": "redis://127.0.0.1:6379/13",
-        "GEOPLATFORM_WORKERS": "2",
-    }
-    with tempfile.TemporaryFile() as log:
-        server = subprocess.Popen(
-            [GEOPLATFORM, "serve", "--port", str(port)],
-            env=env,
-            cwd=REPO_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            with Client(f"http://127.0.0.1:{port}") as client:
-                wait_ready(client, server, log)
-                yield client
-        finally:
-            server.terminate()
-            server.wait(20)
-
-
-def wait_ready(client: Client, server: subprocess.Popen, log) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if client.get("/healthz").status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        if server.poll() is not None:
-            log.seek(0)
-            pytest.fail(f"server exited: {log.read().decode()}")
-        assert time.monotonic() < deadline, "the server did not become ready"
-        time.sleep(0.2)
-
-
-class Client(requests.Session):
-    """A keep-alive session on one base URL, as a department's system holds one."""
-
-    def __init__(self, base: str) -> None:
-        super().__init__()
-        self.base = base
-
-    def get(self, path: str, **kwargs) -> requests.Response:  # type: ignore[override]
-        return super().get(self.base + path, timeout=30, **kwargs)
+    with serve({"DATABASE_URL": settings.database_url, "REDIS_URL": REDIS}) as client:
+        yield client
 
 
 def timed(client: Client, path: str) -> tuple[requests.Response, float]:

@@ -23,6 +23,7 @@ from werkzeug.exceptions import MethodNotAllowed
 from geoplatform import audit
 from geoplatform.audit import Actor
 from geoplatform.auth import Principal, can_edit, readable_layer, readable_layers
+from geoplatform.body_limit import accepts_body_up_to
 from geoplatform.crs import CRS84_URI
 from geoplatform.errors import (
     Forbidden,
@@ -106,6 +107,7 @@ def make_edit_blueprint(platform: Platform, principal: Callable[[], Principal]) 
         return response
 
     @blueprint.post("/collections/<layer_id>/items")
+    @accepts_body_up_to(settings.features_max_body_bytes)
     def create_item(layer_id: str):
         """Add a feature (201 with Location and ETag)."""
         layer = editable_layer(layer_id)
@@ -120,6 +122,7 @@ def make_edit_blueprint(platform: Platform, principal: Callable[[], Principal]) 
         return response
 
     @blueprint.put("/collections/<layer_id>/items/<feature_id>")
+    @accepts_body_up_to(settings.features_max_body_bytes)
     def replace_item(layer_id: str, feature_id: str):
         """Replace a feature: geometry and every property (If-Match required)."""
         layer = editable_layer(layer_id)
@@ -138,6 +141,7 @@ def make_edit_blueprint(platform: Platform, principal: Callable[[], Principal]) 
         return _feature_response(edited, 200)
 
     @blueprint.patch("/collections/<layer_id>/items/<feature_id>")
+    @accepts_body_up_to(settings.features_max_body_bytes)
     def update_item(layer_id: str, feature_id: str):
         """Change a feature with a JSON merge patch, RFC 7396 (If-Match required)."""
         layer = editable_layer(layer_id)

@@ -59,6 +59,8 @@ def settings(make_database):
         "edit",
         modules=["base", "tests.fixtures.editable"],
         features_max_body_bytes=MAX_BODY,
+        # Below the edit API's own limit: edits must keep theirs, every other endpoint this one.
+        max_body_bytes=4096,
     )
     engine = make_engine(settings)
     create_tables(engine)
@@ -582,6 +584,19 @@ def test_replace_refuses_a_body_id_other_than_the_path_id(client, engine):
         == f"id {fid + 1} in the body does not match '{fid}' in the path"
     )
     assert everything(engine) == before
+
+
+def test_edits_take_bodies_up_to_their_own_limit_above_the_global_one(client):
+    feature = hydrant(name="x" * 20_000)
+    assert len(json.dumps(feature)) > 4096
+    response = send(client, "POST", ITEMS, feature)
+    assert response.status_code == 201, response.json
+    assert response.json["properties"]["name"] == "x" * 20_000
+    other = client.post(
+        "/maps/preview/style.json", data=json.dumps(feature), content_type="application/json"
+    )
+    assert other.status_code == 413
+    assert other.json["description"].endswith("over the limit of 4096 bytes")
 
 
 def test_a_body_over_the_limit_is_refused_with_413(client, engine, unchanged):
