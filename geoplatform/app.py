@@ -25,6 +25,7 @@ from geoplatform.ratelimit import install_rate_limits
 from geoplatform.search.api import make_search_blueprint
 from geoplatform.site import make_site_blueprint
 from geoplatform.whoami import make_whoami_blueprint
+from geoplatform.workload import CallerSlots, install_heavy_limits
 
 
 def create_app(settings: Settings | None = None, *, validate: bool = True) -> Flask:
@@ -39,6 +40,10 @@ def create_app(settings: Settings | None = None, *, validate: bool = True) -> Fl
     install_body_limit(app, settings.max_body_bytes)  # before anything reads or authenticates
     install_authentication(app, KeyAuthenticator(platform.engine, settings.api_key_cache_ttl))
     install_rate_limits(app, settings)  # after authentication: limits are counted per key
+    heavy_slots = CallerSlots(
+        settings.redis_url, settings.rate_limit_key_prefix, settings.heavy_per_caller
+    )
+    install_heavy_limits(app, heavy_slots, settings.heavy_per_worker, settings.heavy_wait_seconds)
     install_preflight(app)
     app.before_request(refuse_nul_characters)
     app.register_blueprint(make_health_blueprint())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import g
 
@@ -22,6 +22,8 @@ class Principal:
     department: str | None = None
     role: str | None = None
     key_id: int | None = None
+    # A prefix of the key's SHA-256: names the key across deployments (ids repeat in each).
+    key_fingerprint: str | None = field(default=None, compare=False)
 
     @property
     def is_anonymous(self) -> bool:

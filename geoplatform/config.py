@@ -190,6 +190,29 @@ class Settings(BaseSettings):
         "limit (feature edits, uploads), in bytes; a larger one is refused with 413 before it is "
         "read.",
     )
+    heavy_per_caller: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Heavy requests (analyses, exports, pages of over 1,000 features) one caller "
+        "(API key, or client address without one) may run at once over all workers; more are "
+        "refused with 429.",
+    )
+    heavy_per_worker: int = Field(
+        3,
+        ge=1,
+        le=256,
+        description="Heavy requests a worker runs at once; the rest of its "
+        "`GEOPLATFORM_THREADS` stay free for cheap ones (tiles, small pages, `/healthz`). Must "
+        "be below the threads.",
+    )
+    heavy_wait_seconds: float = Field(
+        0.5,
+        ge=0,
+        le=30,
+        description="Seconds a heavy request waits for a free heavy slot of its worker before "
+        "it is answered 503 with `Retry-After`.",
+    )
     features_max_body_bytes: int = Field(
         5 * 1024 * 1024,
         ge=1024,
@@ -240,6 +263,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"features_default_limit ({self.features_default_limit}) must not exceed "
                 f"features_max_limit ({self.features_max_limit})"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _threads_left_for_cheap_requests(self) -> Settings:
+        if self.heavy_per_worker >= self.threads:
+            raise ValueError(
+                f"heavy_per_worker ({self.heavy_per_worker}) must be below threads "
+                f"({self.threads}): cheap requests need a thread heavy ones cannot take"
             )
         return self
 

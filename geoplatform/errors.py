@@ -42,12 +42,20 @@ class UnsupportedMediaType(PlatformError):
     """The request body is not in a format the endpoint accepts."""
 
 
-class ServiceUnavailable(PlatformError):
-    """Something the answer needs is not available now; the caller may retry after a while."""
+class RetryLater(PlatformError):
+    """Refused for now; ``retry_after`` seconds later the same request may succeed."""
 
     def __init__(self, message: str, retry_after: int = 1) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class TooManyRequests(RetryLater):
+    """The caller is over one of its limits."""
+
+
+class ServiceUnavailable(RetryLater):
+    """Something the answer needs is not available now; the caller may retry after a while."""
 
 
 STATUS_CODES: dict[type[PlatformError], tuple[int, str]] = {
@@ -59,6 +67,7 @@ STATUS_CODES: dict[type[PlatformError], tuple[int, str]] = {
     PreconditionRequired: (428, "PreconditionRequired"),
     PayloadTooLarge: (413, "PayloadTooLarge"),
     UnsupportedMediaType: (415, "UnsupportedMediaType"),
+    TooManyRequests: (429, "TooManyRequests"),
     ServiceUnavailable: (503, "ServiceUnavailable"),
 }
 
@@ -70,7 +79,7 @@ def error_response(exc: PlatformError) -> Response:
     status, code = STATUS_CODES.get(listed, (400, "BadRequest"))
     response = jsonify(code=code, description=str(exc))
     response.status_code = status
-    if isinstance(exc, ServiceUnavailable):
+    if isinstance(exc, RetryLater):
         response.headers["Retry-After"] = str(exc.retry_after)
         response.headers["Cache-Control"] = "no-store"
     return response

@@ -26,6 +26,8 @@ KEY_MARK = "gp_"
 PREFIX_LENGTH = 8
 # token_urlsafe(32) is always 43 characters of the URL-safe base64 alphabet.
 KEY_PATTERN = re.compile(r"^gp_[A-Za-z0-9_-]{43}$")
+# 64 bits of the key's SHA-256: unique among any keys that will ever exist, and reveals nothing.
+FINGERPRINT_LENGTH = 16
 DEPARTMENT_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -234,7 +236,12 @@ def _principal_for_hash(conn: Connection, digest: str) -> Principal | None:
     row = conn.execute(AUTHENTICATE, {"hash": digest}).first()
     if row is None:
         return None
-    return Principal(department=row.department, role=row.role, key_id=row.id)
+    return Principal(
+        department=row.department,
+        role=row.role,
+        key_id=row.id,
+        key_fingerprint=digest[:FINGERPRINT_LENGTH],
+    )
 
 
 def _require_department(conn: Connection, code: str) -> None:

@@ -89,7 +89,9 @@ def caller_key() -> str:
     principal = current_principal()
     if principal.is_anonymous:
         return f"ip:{get_remote_address()}"
-    return f"key:{principal.key_id}"
+    # The key's fingerprint, not its id: ids restart at 1 in every deployment, and two sharing a
+    # Redis would share each key's budget with another deployment's key of the same id.
+    return f"key:{principal.key_fingerprint or principal.key_id}"
 
 
 def seconds_until_reset(limiter: Limiter, exc: RateLimitExceeded) -> int:

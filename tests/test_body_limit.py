@@ -64,7 +64,7 @@ def post_huge(port: int, path: str, size: int) -> tuple[bytes, int]:
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         head = (
             f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {size}\r\n\r\n"
+            f"Content-Length: {size}\r\nConnection: close\r\n\r\n"
         )
         sock.sendall(head.encode())
         block, sent = b"\0" * (1 << 20), 0

@@ -33,6 +33,7 @@ from geoplatform.features.params import (
 )
 from geoplatform.features.query import FeatureStore, Page, with_member
 from geoplatform.registry import Layer, Registry
+from geoplatform.workload import heavy
 
 GEOJSON = "application/geo+json"
 SCHEMA_JSON = "application/schema+json"
@@ -117,6 +118,7 @@ def make_features_blueprint(
         return jsonify(conformsTo=CONFORMANCE)
 
     @blueprint.get("/collections/<layer_id>/items")
+    @heavy(when=_large_page)
     @operation(
         summary="Features of a collection",
         description="A page of features as a GeoJSON FeatureCollection, with next/prev links.",
@@ -403,3 +405,13 @@ def openapi_components(limits: Limits) -> dict:
         "parameters": parameters,
         "schemas": {"Feature": feature, "FeatureCollection": collection},
     }
+
+
+# A page of more features than this is heavy work (geoplatform.workload): 10,000 buildings are
+# megabytes of GeoJSON built and sent while a thread waits.
+LARGE_PAGE = 1000
+
+
+def _large_page() -> bool:
+    limit = request.args.get("limit", "")
+    return limit.isdigit() and int(limit) > LARGE_PAGE

@@ -19,6 +19,7 @@ from geoplatform.db import transaction
 from geoplatform.errors import InvalidParameter, NotFound
 from geoplatform.features.openapi import described_parameter, operation, query_parameters
 from geoplatform.features.params import finite_numbers
+from geoplatform.workload import heavy
 from layers.pipeline.clearance import check_clearances
 from layers.pipeline.graphs import NetworkCache, NetworkVersion
 from layers.pipeline.isolation import isolate_burst
@@ -88,6 +89,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
         return _confidential(jsonify({"networks": readable_summaries()}))
 
     @blueprint.get("/pipeline/networks/<network>/topology")
+    @heavy()
     @operation(
         summary="Topology and connectivity check of a network",
         parameters=[_NETWORK_PARAM],
@@ -100,6 +102,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
         return _confidential(jsonify(report))
 
     @blueprint.post("/pipeline/isolation")
+    @heavy()
     @operation(
         summary="Burst isolation: valves to close, isolated pipes, customers losing supply",
         requestBody={
@@ -116,6 +119,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
         return _confidential(jsonify(report))
 
     @blueprint.get("/pipeline/isolation/order")
+    @heavy()
     @operation(
         summary="Printable repair order (抢修工单) of a burst isolation",
         parameters=query_parameters(
@@ -142,6 +146,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
         return _confidential(html)
 
     @blueprint.get("/pipeline/clearances")
+    @heavy()
     @operation(
         summary="Clearance check (碰撞检查) between networks after GB 50289-2016",
         parameters=query_parameters("networks", "bbox", "limit", "f"),
@@ -168,6 +173,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
         return _confidential(jsonify(report.to_dict() | {"geojson": report.feature_collection()}))
 
     @blueprint.get("/pipeline/networks/<network>/profile")
+    @heavy()
     @operation(
         summary="Longitudinal profile (纵断面) of a run of pipes, as JSON or an SVG chart",
         parameters=[_NETWORK_PARAM, *query_parameters("pipes", "f", required=("pipes",))],
@@ -219,6 +225,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
         return _confidential(jsonify(saved)), 201
 
     @blueprint.get("/pipeline/replacement")
+    @heavy()
     @operation(
         summary="Pipes past or near their material's service life (更新预警), as GeoJSON",
         parameters=query_parameters("utility", "network", required=("utility",)),
