@@ -92,10 +92,6 @@ class DatabaseCircuit:
         self._own_process()
         return self._opened_at is not None
 
-    @property
-    def reason(self) -> str:
-        return self._reason
-
     def check(self) -> None:
         """Raise DatabaseUnavailable while the circuit is open; return at once when closed."""
         if self.is_open:

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool
 from sqlalchemy import Engine
 
 from geoplatform.circuit import DatabaseCircuit, is_unreachable
@@ -140,10 +140,6 @@ class ReadPool:
         try:
             with pool.connection(timeout=self._timeout) as conn:
                 return work(conn)
-        except PoolTimeout:
-            if circuit is not None:
-                circuit.suspect()
-            raise
         except psycopg.OperationalError as exc:
             if not is_unreachable(exc):
                 raise
