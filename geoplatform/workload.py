@@ -26,10 +26,9 @@ from typing import TypeVar
 
 import redis
 from flask import Flask, current_app, g, request
-from flask_limiter.util import get_remote_address
 
-from geoplatform.auth import current_principal
 from geoplatform.errors import ServiceUnavailable, TooManyRequests
+from geoplatform.ratelimit import caller_key
 
 log = logging.getLogger(__name__)
 View = TypeVar("View", bound=Callable)
@@ -111,13 +110,6 @@ class CallerSlots:
             self._redis.close()
 
 
-def caller_identity() -> str:
-    principal = current_principal()
-    if principal.is_anonymous:
-        return f"ip:{get_remote_address()}"
-    return f"key:{principal.key_fingerprint or principal.key_id}"
-
-
 def install_heavy_limits(
     app: Flask, slots: CallerSlots, per_worker: int, wait_seconds: float
 ) -> None:
@@ -131,7 +123,7 @@ def install_heavy_limits(
         when = getattr(view, ATTRIBUTE, None)
         if when is None or not when():
             return
-        release_caller = slots.take(caller_identity())
+        release_caller = slots.take(caller_key())
         if release_caller is None:
             raise TooManyHeavyRequests(
                 f"this caller already runs {slots.per_caller} heavy requests (analyses, exports, "
