@@ -17,9 +17,7 @@ request holds: a page of many features). A heavy request then needs two things f
 from __future__ import annotations
 
 import contextlib
-import logging
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from typing import TypeVar
@@ -29,13 +27,12 @@ from flask import Flask, current_app, g, request
 
 from geoplatform.errors import ServiceUnavailable, TooManyRequests
 from geoplatform.ratelimit import caller_key
+from geoplatform.shared_redis import SharedRedis
 
-log = logging.getLogger(__name__)
 View = TypeVar("View", bound=Callable)
 ATTRIBUTE = "heavy_when"
 # A caller's slot outlives a worker killed mid-request by at most this long.
 SLOT_TTL_SECONDS = 600
-REDIS_RETRY_SECONDS = 30.0
 
 
 class TooManyHeavyRequests(TooManyRequests):
@@ -58,38 +55,29 @@ class CallerSlots:
     def __init__(self, redis_url: str | None, prefix: str, per_caller: int) -> None:
         self.per_caller = per_caller
         self._prefix = f"{prefix}:heavy:"
-        self._redis = (
-            redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
-            if redis_url
-            else None
-        )
-        self._redis_down_until = 0.0
+        self._redis = SharedRedis(redis_url, "heavy slots")
         self._local: Counter[str] = Counter()
         self._lock = threading.Lock()
 
     def take(self, caller: str) -> Callable[[], None] | None:
         """A release function when the caller may start one more, else None."""
-        if self._redis is not None and time.monotonic() >= self._redis_down_until:
-            try:
-                return self._take_shared(caller)
-            except redis.RedisError as exc:
-                log.warning("heavy slots: Redis unavailable (%s); counting per worker", exc)
-                self._redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
-        return self._take_local(caller)
+        return self._redis.call(
+            lambda client: self._take_shared(client, caller), lambda: self._take_local(caller)
+        )
 
-    def _take_shared(self, caller: str) -> Callable[[], None] | None:
+    def _take_shared(self, client: redis.Redis, caller: str) -> Callable[[], None] | None:
         key = self._prefix + caller
-        pipe = self._redis.pipeline()
+        pipe = client.pipeline()
         pipe.incr(key)
         pipe.expire(key, SLOT_TTL_SECONDS)
         count, _ = pipe.execute()
         if count > self.per_caller:
-            self._redis.decr(key)
+            client.decr(key)
             return None
 
         def release() -> None:
             with contextlib.suppress(redis.RedisError):  # else the key expires on its own
-                self._redis.decr(key)
+                client.decr(key)
 
         return release
 
@@ -106,8 +94,7 @@ class CallerSlots:
         return release
 
     def close(self) -> None:
-        if self._redis is not None:
-            self._redis.close()
+        self._redis.close()
 
 
 def install_heavy_limits(

@@ -7,15 +7,11 @@ cache stops asking Redis for a while instead of paying a timeout on every reques
 
 from __future__ import annotations
 
-import logging
 import threading
-import time
 
-import redis
 from cachetools import LRUCache
 
-log = logging.getLogger(__name__)
-REDIS_RETRY_SECONDS = 30.0
+from geoplatform.shared_redis import SharedRedis
 
 
 class TileCache:
@@ -23,31 +19,25 @@ class TileCache:
         self._memory: LRUCache = LRUCache(maxsize=max(memory_bytes, 1), getsizeof=_size)
         self._lock = threading.Lock()
         self._ttl = ttl_seconds
-        self._redis = (
-            redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
-            if redis_url
-            else None
-        )
-        self._redis_down_until = 0.0
+        self._redis = SharedRedis(redis_url, "tile cache")
 
     def get(self, key: str) -> bytes | None:
         with self._lock:
             value = self._memory.get(key)
         if value is not None:
             return value
-        value = self._redis_call(lambda r: r.get(key))
+        value = self._redis.call(lambda r: r.get(key), lambda: None)
         if value is not None:
             self._remember(key, value)
         return value
 
     def set(self, key: str, value: bytes) -> None:
         self._remember(key, value)
-        self._redis_call(lambda r: r.set(key, value, ex=self._ttl))
+        self._redis.call(lambda r: r.set(key, value, ex=self._ttl), lambda: None)
 
     def close(self) -> None:
         """Closes the Redis connections (the memory level needs nothing)."""
-        if self._redis is not None:
-            self._redis.close()
+        self._redis.close()
 
     def clear_memory(self) -> None:
         with self._lock:
@@ -55,24 +45,12 @@ class TileCache:
 
     @property
     def redis_available(self) -> bool:
-        return self._redis is not None and time.monotonic() >= self._redis_down_until
+        return self._redis.available
 
     def _remember(self, key: str, value: bytes) -> None:
         if _size(value) <= self._memory.maxsize:
             with self._lock:
                 self._memory[key] = value
-
-    def _redis_call(self, call):
-        if not self.redis_available:
-            return None
-        try:
-            return call(self._redis)
-        except redis.RedisError as exc:
-            log.warning(
-                "tile cache: Redis unavailable (%s); retrying in %ss", exc, REDIS_RETRY_SECONDS
-            )
-            self._redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
-            return None
 
 
 def _size(value: bytes) -> int:
