@@ -303,13 +303,9 @@ def _unchanged_load(engine: Engine, sha256: str) -> LoadSummary | None:
         if last is None or last["sha256"] != sha256 or last["loader_version"] != LOADER_VERSION:
             return None
         stored = last["summary"]
-        for layer in stored["layers"]:
-            table = TABLES[layer["layer"].partition(".")[2]]
-            count = conn.execute(
-                text(f'SELECT count(*) FROM "{table.schema}"."{table.name}"')
-            ).scalar_one()
-            if count != layer["rows"]:
-                return None
+        counts = _layer_counts(conn)
+        if any(counts[layer["layer"]] != layer["rows"] for layer in stored["layers"]):
+            return None
     return LoadSummary(
         stored["source"],
         sha256,
