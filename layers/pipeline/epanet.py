@@ -213,14 +213,14 @@ def _check_placement(
     A model with a NaN coordinate, or an offset that throws it off the globe, would otherwise
     fail deep in GEOS with a bare GEOSException, or be stored somewhere no one will find it."""
     names = model.node_name_list
-    xy = np.array([model.get_node(name).coordinates for name in names], dtype=float)
+    xy = _node_xy(model)
     bad = [name for name, row in zip(names, xy, strict=True) if not np.isfinite(row).all()]
     if bad:
         raise EpanetImportError(
             f"{len(bad)} node(s) have no finite coordinates in [COORDINATES]: "
             f"{', '.join(bad[:5])}{' …' if len(bad) > 5 else ''}"
         )
-    placed = np.column_stack([offset[0] + scale * xy[:, 0], offset[1] + scale * xy[:, 1]])
+    placed = _scaled(xy, offset, scale)
     lon, lat = Transformer.from_crs(source, 4326, always_xy=True).transform(
         placed[:, 0], placed[:, 1]
     )
@@ -245,6 +245,16 @@ def _check_placement(
             f"N), e.g. node {names[first]} at ({placed[first, 0]:.6g}, {placed[first, 1]:.6g}): "
             "check --offset, --scale and --crs"
         )
+
+
+def _node_xy(model: wntr.network.WaterNetworkModel) -> np.ndarray:
+    """The model's node coordinates, in node_name_list order, as an (n, 2) array."""
+    return np.array([model.get_node(name).coordinates for name in model.node_name_list], float)
+
+
+def _scaled(xy: np.ndarray, offset: tuple[float, float], scale: float) -> np.ndarray:
+    """Model coordinates placed in the import CRS: ``offset + scale * xy``."""
+    return np.asarray(offset, dtype=float) + scale * xy
 
 
 def _valve_layer(
@@ -309,11 +319,11 @@ def _layout(
     to_measuring = Transformer.from_crs(source, srid, always_xy=True)
 
     def place(xy: np.ndarray) -> np.ndarray:
-        x, y = to_measuring.transform(offset[0] + scale * xy[:, 0], offset[1] + scale * xy[:, 1])
-        return np.column_stack([x, y])
+        scaled = _scaled(xy, offset, scale)
+        return np.column_stack(to_measuring.transform(scaled[:, 0], scaled[:, 1]))
 
     names = model.node_name_list
-    placed = place(np.array([model.get_node(name).coordinates for name in names], dtype=float))
+    placed = place(_node_xy(model))
     positions = dict(zip(names, placed, strict=True))
     vertices = {
         name: place(np.array(model.get_link(name).vertices, dtype=float).reshape(-1, 2))
