@@ -29,7 +29,6 @@ from geoplatform.errors import (
     Forbidden,
     InvalidParameter,
     NotFound,
-    PayloadTooLarge,
     PreconditionRequired,
     UnsupportedMediaType,
 )
@@ -90,7 +89,8 @@ def make_edit_blueprint(platform: Platform, principal: Callable[[], Principal]) 
 
     def body(accepted: tuple[str, ...]):
         _check_media_type(accepted)
-        return parse_json(_read_body(settings.features_max_body_bytes))
+        # Bounded before the view runs: @accepts_body_up_to below (geoplatform.body_limit).
+        return parse_json(request.get_data())
 
     @blueprint.errorhandler(StaleEdit)
     def stale_edit(error: StaleEdit):
@@ -246,16 +246,6 @@ def _check_media_type(accepted: tuple[str, ...]) -> None:
         raise UnsupportedMediaType(
             f"{sent} is not accepted here; send {' or '.join(accepted)} (UTF-8)"
         )
-
-
-def _read_body(limit: int) -> bytes:
-    length = request.content_length
-    if length is not None and length > limit:
-        raise PayloadTooLarge(f"request body of {length} bytes is over the limit of {limit} bytes")
-    data = request.stream.read(limit + 1)
-    if len(data) > limit:
-        raise PayloadTooLarge(f"request body is over the limit of {limit} bytes")
-    return data
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
