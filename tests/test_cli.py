@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from geoplatform.db import make_engine
 from tests.conftest import DEMO_OSM, count_rows
 from tests.layers.base.test_load_synthetic import small_town
 from tests.layers.base.test_load_transactional import block_ends
+from tests.pgcluster import free_port
 
 GEOPLATFORM = str(Path(sys.executable).with_name("geoplatform"))
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -31,12 +31,6 @@ def run(settings, *args, extra_env=None, timeout=120):
         timeout=timeout,
         cwd=REPO_ROOT,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_layers_lists_every_layer_with_its_row_count(demo_settings, demo_load):
