@@ -14,9 +14,8 @@ demo: setup
 
 setup: system venv node
 	scripts/with-db.sh $(BIN)/geoplatform db upgrade
-	scripts/with-db.sh $(BIN)/geoplatform load-osm $(OSM)
-	scripts/with-db.sh $(BIN)/geoplatform build-density-raster
-	scripts/with-db.sh $(BIN)/geoplatform pipeline load-demo
+	$(if $(OSM),scripts/with-db.sh $(BIN)/geoplatform base load-osm $(OSM))
+	scripts/with-db.sh $(BIN)/geoplatform demo
 
 test: system venv node
 	scripts/with-db.sh $(BIN)/pytest $(PYTEST_ARGS)

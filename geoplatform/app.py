@@ -20,10 +20,12 @@ from geoplatform.features.openapi import make_openapi_blueprint
 from geoplatform.health import make_health_blueprint
 from geoplatform.keys import KeyAuthenticator
 from geoplatform.maps.api import make_maps_blueprint
-from geoplatform.platform import create_platform
+from geoplatform.modules import check_pages, register_blueprint
+from geoplatform.platform import Platform, create_platform
 from geoplatform.ratelimit import install_rate_limits
 from geoplatform.search.api import make_search_blueprint
 from geoplatform.site import make_site_blueprint
+from geoplatform.site.menu import install_site_menu
 from geoplatform.whoami import make_whoami_blueprint
 from geoplatform.workload import CallerSlots, install_heavy_limits
 
@@ -31,6 +33,16 @@ from geoplatform.workload import CallerSlots, install_heavy_limits
 def create_app(settings: Settings | None = None, *, validate: bool = True) -> Flask:
     settings = settings or load_settings()
     platform = create_platform(settings, validate=validate)
+    try:
+        return _build_app(platform)
+    except Exception:
+        # A module that breaks the contract must not leave pools and listeners open.
+        platform.close()
+        raise
+
+
+def _build_app(platform: Platform) -> Flask:
+    settings = platform.settings
     app = Flask(__name__)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
@@ -47,7 +59,7 @@ def create_app(settings: Settings | None = None, *, validate: bool = True) -> Fl
     install_preflight(app)
     app.before_request(refuse_nul_characters)
     app.register_blueprint(make_health_blueprint())
-    link_providers = tuple(m.collection_links for m in platform.modules if m.collection_links)
+    link_providers = tuple(s.collection_links for s in platform.services if s.collection_links)
     app.register_blueprint(
         make_collections_blueprint(platform.registry, current_principal, link_providers)
     )
@@ -59,11 +71,16 @@ def create_app(settings: Settings | None = None, *, validate: bool = True) -> Fl
     app.register_blueprint(make_maps_blueprint(platform))
     app.register_blueprint(make_whoami_blueprint(platform.engine, current_principal))
     app.register_blueprint(make_openapi_blueprint(TITLE, _version()))
+    for service in platform.services:
+        for factory in service.blueprints:
+            app.register_blueprint(factory(platform))
     for module in platform.modules:
-        for blueprint in module.blueprints:
-            app.register_blueprint(blueprint(platform))
-    for module in platform.modules:
-        for front in module.fronts:
+        if module.blueprint is not None:
+            register_blueprint(app, module, module.blueprint(platform))
+    check_pages(app, platform.modules)
+    install_site_menu(app, platform.modules)
+    for service in platform.services:
+        for front in service.fronts:
             app.wsgi_app = front(app, platform)
     return app
 

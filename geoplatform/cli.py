@@ -5,9 +5,18 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Callable
 
 import click
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from sqlalchemy import text
 
@@ -15,7 +24,8 @@ from geoplatform import migrate
 from geoplatform.auth_cli import auth
 from geoplatform.config import Settings, SettingsError, load_settings, settings_reference
 from geoplatform.db import ensure_database, make_engine
-from geoplatform.modules import ModuleError, build_registry, load_modules
+from geoplatform.modules import DemoError, ModuleError, build_registry, load_modules, load_services
+from geoplatform.platform import create_platform
 from geoplatform.registry import RegistryError
 
 console = Console(stderr=True)
@@ -48,10 +58,11 @@ def db_create(ctx: click.Context) -> None:
 
 
 @db.command("upgrade")
-@click.argument("revision", default="head")
+@click.argument("revision", default="heads")
 @click.pass_context
 def db_upgrade(ctx: click.Context, revision: str) -> None:
-    """Create the database if missing and migrate it to REVISION (default: head)."""
+    """Create the database if missing and migrate it to REVISION (default: the core's and every
+    enabled module's head), then sync the departments the modules declare."""
     settings = settings_from(ctx)
     ensure_database(settings.database_url)
     migrate.upgrade(settings, revision)
@@ -70,9 +81,15 @@ def db_downgrade(ctx: click.Context, revision: str) -> None:
 @db.command("current")
 @click.pass_context
 def db_current(ctx: click.Context) -> None:
-    """Print the database's revision and the migrations' head."""
-    engine = make_engine(settings_from(ctx))
-    click.echo(f"current: {migrate.current_revision(engine)}  head: {migrate.head_revision()}")
+    """Print the database's revisions and the migrations' heads."""
+    settings = settings_from(ctx)
+    engine = make_engine(settings)
+    try:
+        current = ", ".join(sorted(migrate.current_revisions(engine))) or "none"
+    finally:
+        engine.dispose()
+    heads = ", ".join(sorted(migrate.head_revisions(settings)))
+    click.echo(f"current: {current}  heads: {heads}")
 
 
 cli.add_command(auth)
@@ -161,9 +178,55 @@ def granian_arguments(settings: Settings, host: str, port: int, workers: int | N
     ]
 
 
+@cli.command("demo")
+@click.option("--only", "names", multiple=True, help="Run only these modules' demos (repeatable).")
+@click.pass_context
+def demo_command(ctx: click.Context, names: tuple[str, ...]) -> None:
+    """Load every enabled module's demo data, each after the modules it requires (idempotent:
+    what is loaded already is left as it is)."""
+    settings = settings_from(ctx)
+    platform = create_platform(settings)
+    unknown = set(names) - {m.name for m in platform.modules}
+    if unknown:
+        platform.close()
+        raise click.BadParameter(f"not enabled: {', '.join(sorted(unknown))}", param_hint="--only")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    try:
+        for module in platform.modules:
+            if module.demo is None or (names and module.name not in names):
+                continue
+            console.rule(f"{module.name}: {module.title_zh} {module.title_en}")
+            with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
+                summary = module.demo(platform, _progress_reporter(progress))
+            console.print(summary)
+    except DemoError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        platform.close()
+
+
+def _progress_reporter(progress: Progress) -> Callable[[str, int, int], None]:
+    tasks: dict[str, TaskID] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(stage, total=total or None)
+        progress.update(tasks[stage], completed=done, total=total or None)
+
+    return report
+
+
 def add_module_commands(group: click.Group, settings: Settings) -> None:
-    for module in load_modules(settings.modules) + load_modules(settings.services, prefix=""):
-        for command in module.commands:
+    for module in load_modules(settings.modules):
+        if module.cli is not None:
+            if module.cli.name != module.name:
+                raise ModuleError(
+                    f"module {module.name}: cli group is named {module.cli.name!r}, "
+                    f"must be {module.name!r}"
+                )
+            group.add_command(module.cli)
+    for service in load_services(settings.services):
+        for command in service.commands:
             group.add_command(command)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -39,14 +40,16 @@ class Settings(BaseSettings):
         description="Redis URL for the shared tile cache and live fan-out.",
     )
     modules: Annotated[list[str], NoDecode] = Field(
-        ["base", "pipeline"],
-        description="Thematic modules to enable, as names of packages under layers/ (JSON list "
-        "or comma-separated).",
+        default_factory=lambda: _installed("geoplatform.modules"),
+        description="Thematic modules to enable, by the names of their `geoplatform.modules` "
+        "entry points or as package paths (JSON list or comma-separated); every installed "
+        "module when unset.",
     )
     services: Annotated[list[str], NoDecode] = Field(
-        ["tileserver"],
-        description="Services this node serves besides the core (packages with a MODULE): "
-        "a features-only node may leave out the tileserver.",
+        default_factory=lambda: _installed("geoplatform.services"),
+        description="Services this node serves besides the core, by their "
+        "`geoplatform.services` entry points: a features-only node may leave out the "
+        "tileserver. Every installed service when unset.",
     )
     osm_path: Path = Field(DEFAULT_OSM_PATH, description="OSM extract loaded by `make demo`.")
     data_dir: Path = Field(
@@ -275,12 +278,6 @@ class Settings(BaseSettings):
             )
         return self
 
-    @model_validator(mode="after")
-    def _base_module_first(self) -> Settings:
-        if "base" not in self.modules:
-            raise ValueError("modules must include 'base': every module stands on the base layers")
-        return self
-
     @property
     def sqlalchemy_url(self) -> str:
         """The URL with the psycopg 3 driver named, as SQLAlchemy wants it."""
@@ -300,6 +297,11 @@ class Settings(BaseSettings):
     def libpq_url(self) -> str:
         rest = self.database_url.split("://", 1)[1]
         return f"postgresql://{rest}"
+
+
+def _installed(group: str) -> list[str]:
+    """What the installed packages declare under an entry-point group (modules, services)."""
+    return sorted(ep.name for ep in entry_points(group=group))
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -328,7 +330,12 @@ def settings_reference() -> str:
         default = info.default
         if isinstance(default, Path):
             default = _relative(default)
-        shown = "unset" if default is None else f"`{json.dumps(default, ensure_ascii=False)}`"
+        if info.default_factory is not None:
+            shown = "all installed"
+        elif default is None:
+            shown = "unset"
+        else:
+            shown = f"`{json.dumps(default, ensure_ascii=False)}`"
         lines.append(f"| `{_variable_name(name)}` | {shown} | {info.description} |")
     return "\n".join(lines)
 

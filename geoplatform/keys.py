@@ -12,6 +12,7 @@ import hashlib
 import re
 import secrets
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -88,6 +89,11 @@ INSERT_DEPARTMENT = text(
        ON CONFLICT (code) DO NOTHING
        RETURNING code"""
 )
+UPSERT_DEPARTMENT = text(
+    """INSERT INTO platform.departments (code, name_zh, name_en)
+       VALUES (:code, :name_zh, :name_en)
+       ON CONFLICT (code) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.name_en"""
+)
 SELECT_DEPARTMENTS = text("SELECT code, name_zh, name_en FROM platform.departments ORDER BY code")
 SELECT_DEPARTMENT = text(
     "SELECT code, name_zh, name_en FROM platform.departments WHERE code = :code"
@@ -144,6 +150,15 @@ def create_department(conn: Connection, code: str, name_zh: str, name_en: str) -
     if conn.execute(INSERT_DEPARTMENT, params).first() is None:
         raise DepartmentExists(f"department {code!r} exists")
     return Department(code, name_zh, name_en)
+
+
+def sync_departments(conn: Connection, departments: Iterable[Department]) -> None:
+    """Departments the enabled modules declare: created when missing, their names kept current."""
+    for department in departments:
+        conn.execute(
+            UPSERT_DEPARTMENT,
+            {"code": department.code, "name_zh": department.name_zh, "name_en": department.name_en},
+        )
 
 
 def create_key(

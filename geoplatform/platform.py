@@ -6,15 +6,26 @@ app factory so that a service's commands can build it without importing every bl
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
-from sqlalchemy import Engine
+from pydantic_settings import BaseSettings
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from geoplatform.circuit import DatabaseCircuit
 from geoplatform.config import Settings
 from geoplatform.db import make_engine
-from geoplatform.modules import Module, build_registry, load_modules
+from geoplatform.modules import (
+    Module,
+    ModuleError,
+    Service,
+    build_registry,
+    check_departments,
+    check_modules,
+    load_modules,
+    load_services,
+)
 from geoplatform.reads import ReadPool
 from geoplatform.registry import Registry
 
@@ -26,13 +37,18 @@ class Platform:
     settings: Settings
     engine: Engine
     registry: Registry
+    # In load order: each after what it requires.
     modules: tuple[Module, ...]
     circuit: DatabaseCircuit
+    services: tuple[Service, ...] = ()
+    module_settings: Mapping[str, BaseSettings] = field(default_factory=dict)
+    # What close() releases besides the engine (pools, listeners), newest first.
+    _closers: list[Callable[[], None]] = field(default_factory=list, repr=False, compare=False)
 
     def read_pool(self, name: str, session: Mapping[str, str] | None = None) -> ReadPool:
         """An autocommit pool for one kind of read, with the request timeouts and the circuit."""
         settings = self.settings
-        return ReadPool(
+        pool = ReadPool(
             settings.libpq_url,
             settings.db_pool_size,
             name,
@@ -40,12 +56,36 @@ class Platform:
             circuit=self.circuit,
             timeout=settings.db_pool_timeout,
         )
+        self.on_close(pool.close)
+        return pool
+
+    def module(self, name: str) -> Module:
+        for module in self.modules:
+            if module.name == name:
+                return module
+        raise KeyError(name)
+
+    def settings_of(self, name: str) -> BaseSettings:
+        """A module's own typed settings (GEOPLATFORM_<NAME>_*)."""
+        return self.module_settings[name]
+
+    def on_close(self, closer: Callable[[], None]) -> None:
+        self._closers.append(closer)
+
+    def close(self) -> None:
+        """Release every connection the platform and its services opened."""
+        while self._closers:
+            self._closers.pop()()
+        self.engine.dispose()
 
 
 def create_platform(settings: Settings, *, validate: bool = True) -> Platform:
     """Settings -> engine, modules and the registry, checked against the live schema."""
-    modules = load_modules(settings.modules) + load_modules(settings.services, prefix="")
+    modules = load_modules(settings.modules)
+    check_modules(modules)
+    services = load_services(settings.services)
     registry = build_registry(modules)
+    module_settings = {m.name: m.settings() for m in modules if m.settings is not None}
     circuit = DatabaseCircuit(
         settings.libpq_url,
         retry_seconds=settings.db_retry_seconds,
@@ -55,7 +95,18 @@ def create_platform(settings: Settings, *, validate: bool = True) -> Platform:
     if validate:
         try:
             registry.validate_or_raise(engine, settings.on_invalid_layer)
+            check_departments(modules, _existing_departments(engine))
         except Exception:
             engine.dispose()
             raise
-    return Platform(settings, engine, registry, tuple(modules), circuit)
+    return Platform(
+        settings, engine, registry, tuple(modules), circuit, tuple(services), module_settings
+    )
+
+
+def _existing_departments(engine: Engine) -> set[str]:
+    try:
+        with engine.connect() as conn:
+            return set(conn.execute(text("SELECT code FROM platform.departments")).scalars())
+    except SQLAlchemyError as exc:
+        raise ModuleError(f"cannot read platform.departments: {exc.__class__.__name__}") from exc

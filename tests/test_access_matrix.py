@@ -38,21 +38,22 @@ from geoplatform.db import make_engine, transaction
 from geoplatform.keys import authenticate, create_key
 from geoplatform.layer_state import record_change
 from geoplatform.modules import build_registry, load_modules
+from geoplatform.platform import create_platform
 from geoplatform.registry import INTERNAL, PUBLIC, Layer
-from layers.base.load import load_osm
-from layers.pipeline.layers import PIPELINE_LAYERS
-from layers.pipeline.load import load_demo_networks
-from tests.conftest import DEMO_OSM
 from tests.fixtures import editable
 from tileserver.raster import RasterCatalogue, import_raster
 
-MODULES = ["base", "pipeline", "tests.fixtures.internal", "tests.fixtures.editable"]
-_COLLECTED = load_settings(modules=MODULES)
+# Every installed module, and the fixtures that add the access kinds and editors they lack.
+MODULES = [
+    *load_settings().modules,
+    "tests.fixtures.internal",
+    "tests.fixtures.editable",
+    # A module built only on the contract: its layers and samples join the matrix by themselves.
+    "tests.modules.parks",
+]
 # The registry the app builds (``create_platform`` does exactly this), known at collection time
 # so that every case is named; ``test_the_matrix_covers_the_apps_registry`` checks it is the app's.
-REGISTRY = build_registry(
-    load_modules(_COLLECTED.modules) + load_modules(_COLLECTED.services, prefix="")
-)
+REGISTRY = build_registry(load_modules(MODULES))
 LAYER_IDS = [layer.id for layer in REGISTRY]
 COMPOSITE_PARTNER = "base.roads"
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -337,24 +338,6 @@ RASTER_ACCESS = {
 _RASTER_ORIGIN = (538_000.0, 5_222_000.0)
 _to_lonlat = Transformer.from_crs(32632, 4326, always_xy=True)
 
-# The demo generator builds water and gas; one old pipe and one valve for each other utility
-# near Vaduz give every pipeline layer (their replacement layers too) a feature to ask for.
-_SEED_OTHER_UTILITIES = [
-    statement
-    for code, name in (("PS", "drainage"), ("RL", "heat"), ("DL", "power"), ("TX", "telecom"))
-    for statement in (
-        f"""INSERT INTO pipeline.networks (code, utility, name_zh, name_en, source)
-            VALUES ('matrix_{name}', '{code}', '{name}', '{name}', 'access matrix')""",
-        f"""INSERT INTO pipeline.pipes (network, code, utility, material, install_year,
-                                        length_m, geom)
-            VALUES ('matrix_{name}', 'P1', '{code}', 'ZT', 1950, 100,
-                    ST_GeomFromText('LINESTRING(9.5200 47.1400, 9.5212 47.1405)', 4490))""",
-        f"""INSERT INTO pipeline.points (network, code, utility, kind, pipe_code, geom)
-            VALUES ('matrix_{name}', 'V1', '{code}', 'valve', 'P1',
-                    ST_GeomFromText('POINT(9.5206 47.14025)', 4490))""",
-    )
-]
-
 
 def _write_rasters(data_dir, sources) -> None:
     path = sources / "matrix.tif"
@@ -410,15 +393,22 @@ def matrix(make_database, tmp_path_factory) -> Iterator[Matrix]:
         rate_limit_key_prefix=f"gp_test_{uuid.uuid4().hex}",
     )
     engine = make_engine(settings)
-    load_osm(engine, settings, DEMO_OSM)
-    load_demo_networks(engine)
     editable.create_tables(engine)
+    # Every module's demo, in load order, as `geoplatform demo` runs them; then its samples.
+    platform = create_platform(settings)
+    try:
+        for module in platform.modules:
+            if module.demo is not None:
+                module.demo(platform, lambda stage, done, total: None)
+    finally:
+        platform.close()
     with transaction(engine) as conn:
+        for module in platform.modules:
+            if module.samples is not None:
+                module.samples(conn)
         for statement in _SEED:
             conn.execute(text(statement))
-        for statement in _SEED_OTHER_UTILITIES:
-            conn.execute(text(statement))
-        for layer in (*editable.MODULE.layers, *PIPELINE_LAYERS):
+        for layer in editable.MODULE.layers:
             record_change(conn, layer)
         keys = {
             caller.name: create_key(conn, caller.department, caller.role, "access matrix")[1]
@@ -447,7 +437,8 @@ def test_the_matrix_covers_the_apps_registry(matrix):
     assert kinds == {"public", "internal", "departments"}
     assert any(layer.editable_by for layer in matrix.registry)
     assert any(not layer.editable_by for layer in matrix.registry)
-    assert set(matrix.rasters) == set(RASTER_ACCESS)
+    # The demos may add rasters of their own (the base density); the matrix adds one per access.
+    assert set(RASTER_ACCESS) <= set(matrix.rasters)
 
 
 @pytest.mark.parametrize("caller", [c for c in CALLERS if c.department], ids=str)

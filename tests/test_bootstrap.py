@@ -57,7 +57,7 @@ def test_private_cluster_when_nothing_answers():
         ensure_database(url)
         migrate.upgrade(settings)
         engine = make_engine(settings)
-        assert migrate.current_revision(engine) == migrate.head_revision()
+        assert migrate.current_revisions(engine) == migrate.head_revisions(settings)
         engine.dispose()
         # A second call finds it running and says so without initialising again.
         again = ensure_postgres(

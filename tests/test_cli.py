@@ -42,14 +42,14 @@ def test_layers_lists_every_layer_with_its_row_count(demo_settings, demo_load):
 
 
 def test_load_osm_reports_missing_file_and_changes_nothing(demo_settings, demo_load):
-    result = run(demo_settings, "load-osm", "/nowhere/city.osm.pbf")
+    result = run(demo_settings, "base", "load-osm", "/nowhere/city.osm.pbf")
     assert result.returncode == 1
     assert "OSM file not found: /nowhere/city.osm.pbf; nothing was changed" in result.stderr
 
 
 def test_load_osm_again_is_a_fast_no_op(demo_settings, demo_load):
     started = time.monotonic()
-    result = run(demo_settings, "load-osm")
+    result = run(demo_settings, "base", "load-osm")
     assert result.returncode == 0, result.stderr
     assert "is already loaded" in result.stderr
     assert "base.buildings" in result.stderr  # the summary table is printed again
@@ -63,7 +63,7 @@ def test_load_osm_of_a_partial_download_exits_1_and_changes_nothing(
     cut = tmp_path / "partial.osm.pbf"
     cut.write_bytes(data[: block_ends(DEMO_OSM)[18]])
     before = count_rows_of(demo_settings, "base.roads")
-    result = run(demo_settings, "load-osm", str(cut), "--force")
+    result = run(demo_settings, "base", "load-osm", str(cut), "--force")
     assert result.returncode == 1
     assert "partial.osm.pbf ends early" in result.stderr
     assert "nothing was changed" in result.stderr
@@ -73,7 +73,7 @@ def test_load_osm_of_a_partial_download_exits_1_and_changes_nothing(
 def test_load_osm_refusing_a_shrink_shows_the_counts(demo_settings, demo_load, tmp_path):
     town = tmp_path / "town.osm.pbf"
     small_town(town)
-    result = run(demo_settings, "load-osm", str(town))
+    result = run(demo_settings, "base", "load-osm", str(town))
     assert result.returncode == 1
     assert "refused: the load would change" in result.stderr
     assert "base.roads" in result.stderr and "4,658" in result.stderr

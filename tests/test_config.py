@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
+
 import pytest
 
 from geoplatform.config import DEFAULT_DATABASE_URL, SettingsError, load_settings
@@ -12,7 +14,11 @@ def test_defaults(monkeypatch):
     settings = load_settings()
     assert settings.database_url == DEFAULT_DATABASE_URL
     assert settings.sqlalchemy_url.startswith("postgresql+psycopg://")
-    assert settings.modules == ["base", "pipeline"]
+    # Every installed module, as the entry points name them: no list of modules in the core.
+    installed = sorted(ep.name for ep in entry_points(group="geoplatform.modules"))
+    assert settings.modules == installed
+    assert {"base", "pipeline"} <= set(installed)
+    assert settings.services == ["tileserver"]
 
 
 def test_environment_is_read(monkeypatch):
@@ -39,7 +45,6 @@ def test_environment_is_read(monkeypatch):
             "99999",
             "GEOPLATFORM_PORT: Input should be less than or equal to 65535",
         ),
-        ("GEOPLATFORM_MODULES", "pipeline", "modules must include 'base'"),
         (
             "GEOPLATFORM_ON_INVALID_LAYER",
             "ignore",

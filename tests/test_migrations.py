@@ -1,4 +1,5 @@
-"""Migrations: one linear history, up, down to nothing and up again on an empty database."""
+"""Migrations: the core's history and each module's branch, up, down to nothing and up again on
+an empty database; every module's models describe exactly what its migrations build."""
 
 from __future__ import annotations
 
@@ -7,21 +8,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from geoplatform import migrate, models
+from geoplatform.config import load_settings
 from geoplatform.db import make_engine
-from layers.base import models as base_models
-from layers.pipeline import models as pipeline_models
+from geoplatform.modules import load_modules
 
-BASE_TABLES = {
-    "admin_areas",
-    "roads",
-    "buildings",
-    "water",
-    "landuse",
-    "pois",
-    "places",
-    "addresses",
-}
-PIPELINE_TABLES = {"networks", "pipes", "points", "maintenance", "service_lives"}
+MODULES = load_modules(load_settings().modules)
+# Every schema the platform's tables live in: the core's and each module's.
+METADATA = [models.metadata, *(m.metadata for m in MODULES if m.metadata is not None)]
 
 
 def tables(engine, schema: str) -> set[str]:
@@ -32,32 +25,43 @@ def tables(engine, schema: str) -> set[str]:
     )
 
 
+def declared(metadata) -> set[str]:
+    return {table.name for table in metadata.tables.values()}
+
+
 def test_upgrade_downgrade_upgrade(make_database):
     settings = make_database("migrations", revision=None)
     engine = make_engine(settings)
     migrate.upgrade(settings)
-    assert tables(engine, "base") == BASE_TABLES
-    assert tables(engine, "platform") == {
-        "layer_state",
-        "city",
-        "load_runs",
-        "departments",
-        "api_keys",
-        "audit_log",
-        "saved_maps",
-    }
-    assert tables(engine, "pipeline") == PIPELINE_TABLES
-    assert migrate.current_revision(engine) == migrate.head_revision()
+    for metadata in METADATA:
+        assert tables(engine, metadata.schema) == declared(metadata), metadata.schema
+    assert migrate.current_revisions(engine) == migrate.head_revisions(settings)
 
     migrate.downgrade(settings, "base")
-    assert tables(engine, "base") == set()
-    assert tables(engine, "platform") == set()
-    assert tables(engine, "pipeline") == set()
-    assert migrate.current_revision(engine) is None
+    for metadata in METADATA:
+        assert tables(engine, metadata.schema) == set(), metadata.schema
+    assert migrate.current_revisions(engine) == frozenset()
 
     migrate.upgrade(settings)
-    assert tables(engine, "base") == BASE_TABLES
+    for metadata in METADATA:
+        assert tables(engine, metadata.schema) == declared(metadata), metadata.schema
     engine.dispose()
+
+
+def test_upgrade_syncs_the_departments_modules_declare(make_database):
+    settings = make_database("departments")
+    engine = make_engine(settings)
+    with engine.connect() as conn:
+        rows = {
+            code: (zh, en)
+            for code, zh, en in conn.execute(
+                text("SELECT code, name_zh, name_en FROM platform.departments")
+            )
+        }
+    engine.dispose()
+    for module in MODULES:
+        for department in module.departments:
+            assert rows[department.code] == (department.name_zh, department.name_en)
 
 
 def test_generated_mercator_columns_have_gist_indexes(make_database):
@@ -74,7 +78,8 @@ def test_generated_mercator_columns_have_gist_indexes(make_database):
             )
         ).all()
     engine.dispose()
-    assert {r.relname for r in rows} == BASE_TABLES
+    base = next(m for m in METADATA if m.schema == "base")
+    assert {r.relname for r in rows} == declared(base)
     assert all(r.attgenerated == "s" and r.indexed for r in rows)
 
 
@@ -85,11 +90,11 @@ def test_models_match_migrations(make_database):
         context = MigrationContext.configure(
             conn, opts={"include_schemas": True, "compare_type": True}
         )
-        for metadata in (models.metadata, base_models.metadata, pipeline_models.metadata):
+        for metadata in METADATA:
             diff = [
                 d for d in compare_metadata(context, metadata) if _in_schema(d, metadata.schema)
             ]
-            assert diff == []
+            assert diff == [], metadata.schema
     engine.dispose()
 
 

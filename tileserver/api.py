@@ -90,6 +90,7 @@ def make_tiles_blueprint(platform) -> Blueprint:
     tms = morecantile.tms.get(WEB_MERCATOR_QUAD)
     blueprint = Blueprint("tiles", __name__)
     blueprint.tile_service = service
+    platform.on_close(service.close)
 
     open_blueprint(blueprint, expose=EXPOSED_HEADERS)
 

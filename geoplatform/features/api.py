@@ -108,6 +108,12 @@ def make_features_blueprint(
             ],
         )
 
+    # The services' and modules' classes after the core's: each API area declares its own.
+    conformance_classes = [
+        *CONFORMANCE,
+        *(c for part in (*platform.services, *platform.modules) for c in part.conformance),
+    ]
+
     @blueprint.get("/conformance")
     @operation(
         summary="Conformance classes implemented",
@@ -115,7 +121,7 @@ def make_features_blueprint(
         responses=_json_response("conformsTo"),
     )
     def conformance():
-        return jsonify(conformsTo=CONFORMANCE)
+        return jsonify(conformsTo=conformance_classes)
 
     @blueprint.get("/collections/<layer_id>/items")
     @heavy(when=_large_page)

@@ -1,4 +1,5 @@
-"""``geoplatform load-osm``: an OSM extract into the base layers, with progress and a summary."""
+"""``geoplatform base ...``: an OSM extract into the base layers (with progress and a summary)
+and the rasters derived from them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from rich.table import Table
 
 from geoplatform.db import make_engine
 from geoplatform.ingest import IngestError, LayerChange, ReplacementRefused
+from layers.base.density_cli import build_density_raster_command
 from layers.base.load import LoadSummary, load_osm
 from layers.base.osm import LAYER_NAMES
 
@@ -100,3 +102,12 @@ def changes_table(changes: tuple[LayerChange, ...], max_loss: float) -> Table:
             f"[bold red]{removed}[/]" if change.lost > max_loss else removed,
         )
     return table
+
+
+@click.group("base")
+def base_command() -> None:
+    """The base geodatabase: OSM extracts and the rasters derived from them."""
+
+
+base_command.add_command(load_osm_command)
+base_command.add_command(build_density_raster_command)

@@ -1,14 +1,28 @@
 """Underground utility networks: pipes and points by utility, topology, burst isolation,
 clearance checks, profiles and maintenance."""
 
-from geoplatform.modules import Module
+from pathlib import Path
+
+from geoplatform.modules import Module, Page
 from layers.pipeline.api import make_pipeline_blueprint
 from layers.pipeline.cli import pipeline_command
+from layers.pipeline.demo import load_demo
 from layers.pipeline.layers import PIPELINE_LAYERS
+from layers.pipeline.models import metadata
+from layers.pipeline.samples import insert_samples
+from layers.pipeline.utilities import OWNER_DEPARTMENTS
 
 MODULE = Module(
     name="pipeline",
+    title_zh="地下管线",
+    title_en="Underground utilities",
     layers=PIPELINE_LAYERS,
-    blueprints=(make_pipeline_blueprint,),
-    commands=(pipeline_command,),
+    metadata=metadata,
+    migrations=Path(__file__).parent / "migrations",
+    departments=OWNER_DEPARTMENTS,
+    blueprint=make_pipeline_blueprint,
+    cli=pipeline_command,
+    demo=load_demo,
+    samples=insert_samples,
+    pages=(Page("爆管关阀", "Burst isolation map", "pipeline.isolation_map"),),
 )

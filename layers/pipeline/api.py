@@ -52,7 +52,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
         __name__,
         template_folder="templates",
         static_folder="static",
-        static_url_path="/static/pipeline",
+        static_url_path="/static",
     )
     blueprint.network_cache = graphs  # the bench and tests read its build count
 
@@ -76,19 +76,19 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
             summaries = network_summaries(conn)
         return [n for n in summaries if may_read(BY_CODE[n["utility"]])]
 
-    @blueprint.get("/pipeline/map")
+    @blueprint.get("/map")
     @operation(
         summary="The burst isolation map (a page; a department key logs in)", tags=["pipeline"]
     )
     def isolation_map():
         return render_template("pipeline/map.html")
 
-    @blueprint.get("/pipeline/networks")
+    @blueprint.get("/networks")
     @operation(summary="Utility networks the caller may read", tags=["pipeline"])
     def list_networks():
         return _confidential(jsonify({"networks": readable_summaries()}))
 
-    @blueprint.get("/pipeline/networks/<network>/topology")
+    @blueprint.get("/networks/<network>/topology")
     @heavy()
     @operation(
         summary="Topology and connectivity check of a network",
@@ -101,7 +101,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
             report = check_topology(conn, graph)
         return _confidential(jsonify(report))
 
-    @blueprint.post("/pipeline/isolation")
+    @blueprint.post("/isolation")
     @heavy()
     @operation(
         summary="Burst isolation: valves to close, isolated pipes, customers losing supply",
@@ -118,7 +118,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
             return _confidential(jsonify(report["geojson"]))
         return _confidential(jsonify(report))
 
-    @blueprint.get("/pipeline/isolation/order")
+    @blueprint.get("/isolation/order")
     @heavy()
     @operation(
         summary="Printable repair order (抢修工单) of a burst isolation",
@@ -145,7 +145,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
         )
         return _confidential(html)
 
-    @blueprint.get("/pipeline/clearances")
+    @blueprint.get("/clearances")
     @heavy()
     @operation(
         summary="Clearance check (碰撞检查) between networks after GB 50289-2016",
@@ -172,7 +172,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
             return _confidential(jsonify(report.feature_collection()))
         return _confidential(jsonify(report.to_dict() | {"geojson": report.feature_collection()}))
 
-    @blueprint.get("/pipeline/networks/<network>/profile")
+    @blueprint.get("/networks/<network>/profile")
     @heavy()
     @operation(
         summary="Longitudinal profile (纵断面) of a run of pipes, as JSON or an SVG chart",
@@ -188,7 +188,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
             return _confidential(Response(profile_svg(result), mimetype="image/svg+xml"))
         return _confidential(jsonify(result.to_dict() | {"geojson": result.feature_collection()}))
 
-    @blueprint.get("/pipeline/networks/<network>/maintenance")
+    @blueprint.get("/networks/<network>/maintenance")
     @operation(
         summary="Maintenance records (养护记录) of one pipe or point",
         parameters=[
@@ -206,7 +206,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
             )
         return _confidential(jsonify({"records": records}))
 
-    @blueprint.post("/pipeline/networks/<network>/maintenance")
+    @blueprint.post("/networks/<network>/maintenance")
     @operation(
         summary="Record maintenance of a pipe or point (the owner utility's editors)",
         parameters=[_NETWORK_PARAM],
@@ -224,7 +224,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
             saved = add_record(conn, record)
         return _confidential(jsonify(saved)), 201
 
-    @blueprint.get("/pipeline/replacement")
+    @blueprint.get("/replacement")
     @heavy()
     @operation(
         summary="Pipes past or near their material's service life (更新预警), as GeoJSON",

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from geoplatform.keys import Department
+
 EMERGENCY = "emergency_management"
 
 
@@ -28,6 +30,15 @@ UTILITIES = (
     Utility("RL", "4", "heat", "热力", "District heating", "#ff8000", "heat_utility"),
     Utility("DL", "5", "power", "电力", "Power", "#ff0000", "power_utility"),
     Utility("TX", "6", "telecom", "通信", "Telecom", "#00ff00", "telecom_utility"),
+)
+# The owners' departments, as revisions 0003 and 0007 created them.
+OWNER_DEPARTMENTS = (
+    Department("water_utility", "水务集团", "Water Utility Group"),
+    Department("drainage_utility", "排水公司", "Drainage Company"),
+    Department("gas_utility", "燃气集团", "Gas Utility Group"),
+    Department("heat_utility", "热力公司", "District Heating Company"),
+    Department("power_utility", "供电公司", "Power Supply Company"),
+    Department("telecom_utility", "通信管线单位", "Telecom Ducts Operator"),
 )
 BY_CODE = {utility.code: utility for utility in UTILITIES}
 BY_NAME = {utility.name: utility for utility in UTILITIES}

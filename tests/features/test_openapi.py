@@ -10,6 +10,7 @@ from geoplatform.app import create_app
 from geoplatform.features.openapi import OPENAPI_TYPE, openapi_path, operation
 
 FEATURES = "http://www.opengis.net/spec/ogcapi-features-{}/1.0/conf/{}"
+TILES = "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/{}"
 CQL2 = "http://www.opengis.net/spec/cql2/1.0/conf/{}"
 
 
@@ -58,6 +59,11 @@ def test_conformance_declares_the_implemented_classes(client):
                 "basic-spatial-operators",
                 "spatial-operators",
             )
+        ),
+        # The tile service's, which it contributes: tilesets of each collection, in MVT.
+        *(
+            TILES.format(name)
+            for name in ("core", "tileset", "tilesets-list", "geodata-tilesets", "mvt", "oas30")
         ),
     }
     assert classes == expected

@@ -17,4 +17,4 @@ CELLS = Layer(
     reverse_role="cell",
 )
 
-MODULE = Module(name="cells", layers=(CELLS,))
+MODULE = Module(name="cells", title_zh="网格", title_en="Cells fixture", layers=(CELLS,))
