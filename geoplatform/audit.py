@@ -17,7 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-Action = Literal["create", "replace", "update", "delete"]
+Action = Literal["create", "replace", "update", "delete", "transition"]
 Outcome = Literal["ok", "rejected"]
 
 MAX_PAGE = 1000

@@ -26,6 +26,11 @@ class Forbidden(PlatformError):
     """The caller may see the thing but not do this to it (say, a viewer editing)."""
 
 
+class Conflict(PlatformError):
+    """The request does not fit the thing's current state (say, a transition its state does not
+    allow)."""
+
+
 class PreconditionFailed(PlatformError):
     """If-Match names a version that is no longer current."""
 
@@ -63,6 +68,7 @@ STATUS_CODES: dict[type[PlatformError], tuple[int, str]] = {
     InvalidParameter: (400, "InvalidParameterValue"),
     Unauthorized: (401, "Unauthorized"),
     Forbidden: (403, "Forbidden"),
+    Conflict: (409, "Conflict"),
     PreconditionFailed: (412, "PreconditionFailed"),
     PreconditionRequired: (428, "PreconditionRequired"),
     PayloadTooLarge: (413, "PayloadTooLarge"),

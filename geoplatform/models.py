@@ -1,5 +1,5 @@
 """Tables of the core (schema ``platform``): layer data versions, the city profile, load runs,
-departments, their API keys, the audit log and saved maps."""
+departments, their API keys, the audit log, saved maps and the items of workflows."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Identity,
     Index,
     Integer,
@@ -107,7 +108,9 @@ audit_log = Table(
     Column("before", JSONB),
     Column("after", JSONB),
     Column("request_id", Text),
-    CheckConstraint("action IN ('create', 'replace', 'update', 'delete')", name="action"),
+    CheckConstraint(
+        "action IN ('create', 'replace', 'update', 'delete', 'transition')", name="action"
+    ),
     CheckConstraint("outcome IN ('ok', 'rejected')", name="outcome"),
     Index("ix_audit_log_layer_id_fid_at", "layer_id", "fid", "at"),
     Index("ix_audit_log_at", "at"),
@@ -131,4 +134,49 @@ saved_maps = Table(
     Column("version", Integer, nullable=False, server_default="1"),
     CheckConstraint("slug ~ '^[a-z0-9][a-z0-9-]{1,62}$'", name="slug_format"),
     CheckConstraint("visibility IN ('public', 'internal')", name="visibility"),
+)
+
+# Where each item of a workflow (geoplatform.workflow) stands: its state, since when, and when that
+# state's time limit runs out. ``version`` is the ETag that If-Match of a transition names.
+workflow_items = Table(
+    "workflow_items",
+    metadata,
+    Column("workflow", Text, primary_key=True),
+    Column("item_id", Text, primary_key=True),
+    Column("state", Text, nullable=False),
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("entered_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("version > 0", name="version_positive"),
+    Index("ix_workflow_items_workflow_due_at", "workflow", "due_at"),
+)
+
+# One row per step of an item: its start (no transition, no from-state) and every transition,
+# with who fired it, when the state it left was entered and due, and what they sent.
+workflow_history = Table(
+    "workflow_history",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("workflow", Text, nullable=False),
+    Column("item_id", Text, nullable=False),
+    Column("transition", Text),
+    Column("from_state", Text),
+    Column("to_state", Text, nullable=False),
+    Column("department", Text),
+    Column("role", Text),
+    Column("key_id", Integer),
+    Column("entered_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", DateTime(timezone=True)),
+    Column("acted_at", DateTime(timezone=True), nullable=False),
+    Column("note", Text),
+    Column("attachments", JSONB, nullable=False, server_default="[]"),
+    Column("request_id", Text),
+    ForeignKeyConstraint(
+        ["workflow", "item_id"],
+        [workflow_items.c.workflow, workflow_items.c.item_id],
+    ),
+    CheckConstraint("(transition IS NULL) = (from_state IS NULL)", name="start_or_transition"),
+    CheckConstraint("jsonb_typeof(attachments) = 'array'", name="attachments_array"),
+    Index("ix_workflow_history_workflow_item_id_acted_at", "workflow", "item_id", "acted_at"),
 )
