@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
@@ -33,9 +33,10 @@ from geoplatform.db import transaction
 from geoplatform.errors import NotFound, PreconditionRequired, error_response
 from geoplatform.etags import if_match_tags
 from geoplatform.workflow import store
+from geoplatform.workflow.calendar import china_calendar
 from geoplatform.workflow.errors import StaleItem
 from geoplatform.workflow.machine import Workflow
-from geoplatform.workflow.store import ItemState
+from geoplatform.workflow.store import ItemState, iso_time
 
 # As the feature edit API accepts X-Request-Id, so one request id names a request in both logs.
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
@@ -142,7 +143,12 @@ def history_response(engine: Engine, workflow: Workflow, item_id: str) -> Respon
     with engine.connect() as conn:
         store.state(conn, workflow, item_id)
         steps = store.history(conn, workflow, item_id)
-    payload = {"workflow": workflow.name, "id": item_id, "steps": [s.to_json() for s in steps]}
+    zone = _zone(workflow)
+    payload = {
+        "workflow": workflow.name,
+        "id": item_id,
+        "steps": [step.to_json(zone) for step in steps],
+    }
     return private(jsonify(payload))
 
 
@@ -150,7 +156,7 @@ def item_json(
     workflow: Workflow, item: ItemState, actor: Actor, now: datetime | None = None
 ) -> dict[str, Any]:
     """The item, its state's titles, and the transitions this caller may fire from it."""
-    state = workflow.state(item.state)
+    state, zone = workflow.state(item.state), _zone(workflow)
     return {
         "workflow": workflow.name,
         "id": item.item_id,
@@ -160,8 +166,8 @@ def item_json(
             "terminal": state.terminal,
         },
         "version": item.version,
-        "enteredAt": item.entered_at.isoformat(),
-        "dueAt": None if item.due_at is None else item.due_at.isoformat(),
+        "enteredAt": iso_time(item.entered_at, zone),
+        "dueAt": iso_time(item.due_at, zone),
         "overdue": item.is_overdue(now or datetime.now(UTC)),
         "transitions": [
             {
@@ -177,6 +183,11 @@ def item_json(
 def current_actor() -> Actor:
     caller = current_principal()
     return Actor(caller.department, caller.role, caller.key_id, _request_id())
+
+
+def _zone(workflow: Workflow) -> tzinfo:
+    # Times as the people working the items read them: in the zone of their calendar.
+    return (workflow.calendar or china_calendar()).zone
 
 
 def _item_response(workflow: Workflow, item: ItemState, actor: Actor) -> Response:

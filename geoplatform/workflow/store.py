@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import text
@@ -147,7 +147,8 @@ class Step:
     attachments: list[dict[str, Any]]
     request_id: str | None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, zone: tzinfo | None = None) -> dict[str, Any]:
+        """As JSON, its times in ``zone`` (as stored, UTC, without)."""
         return {
             "transition": self.transition,
             "from": self.from_state,
@@ -155,9 +156,9 @@ class Step:
             "department": self.department,
             "role": self.role,
             "keyId": self.key_id,
-            "enteredAt": self.entered_at.isoformat(),
-            "dueAt": _iso(self.due_at),
-            "actedAt": self.acted_at.isoformat(),
+            "enteredAt": iso_time(self.entered_at, zone),
+            "dueAt": iso_time(self.due_at, zone),
+            "actedAt": iso_time(self.acted_at, zone),
             "onTime": self.due_at is None or self.acted_at <= self.due_at,
             "note": self.note,
             "attachments": self.attachments,
@@ -378,8 +379,8 @@ def _snapshot(item: ItemState) -> dict[str, Any]:
         "workflow": item.workflow,
         "state": item.state,
         "version": item.version,
-        "enteredAt": item.entered_at.isoformat(),
-        "dueAt": _iso(item.due_at),
+        "enteredAt": iso_time(item.entered_at),
+        "dueAt": iso_time(item.due_at),
     }
 
 
@@ -391,8 +392,10 @@ def _aware(moment: datetime | None) -> datetime:
     return moment
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
+def iso_time(moment: datetime | None, zone: tzinfo | None = None) -> str | None:
+    if moment is None:
+        return None
+    return (moment.astimezone(zone) if zone else moment).isoformat()
 
 
 def _item(row) -> ItemState:
