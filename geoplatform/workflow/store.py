@@ -218,14 +218,7 @@ def fire(
     unknown item (404), a stale If-Match (412), a state that does not allow it (409), a guard's
     refusal (409)."""
     item_id = str(item_id)
-    chosen = workflow.get_transition(transition)
-    if chosen is None:
-        names = ", ".join(repr(t.name) for t in workflow.transitions)
-        raise UnknownTransition(
-            f"transition: {transition!r} is not a transition of {workflow.name}; it has {names}"
-        )
-    if not chosen.may_fire(actor):
-        raise NotPermitted(_not_permitted(workflow, chosen, actor))
+    chosen = _permitted_transition(workflow, transition, actor)
     current = _locked(conn, workflow, item_id)
     if if_match is not None and "*" not in if_match and current.etag not in if_match:
         raise StaleItem(
@@ -235,7 +228,6 @@ def fire(
         )
     if current.state not in chosen.sources:
         raise TransitionNotAllowed(_not_allowed(workflow, current))
-    now = _aware(now)
     request = TransitionRequest(
         workflow=workflow.name,
         item_id=item_id,
@@ -250,31 +242,7 @@ def fire(
     refusal = chosen.refusal(request)
     if refusal is not None:
         raise GuardRefused(refusal)
-    moved = _item(
-        conn.execute(
-            _MOVE,
-            {
-                "workflow": workflow.name,
-                "item_id": item_id,
-                "state": chosen.target,
-                "entered_at": now,
-                "due_at": _due(workflow, chosen.limit_for(request), now),
-            },
-        ).one()
-    )
-    _write_step(conn, workflow, moved, chosen.name, current, actor, now, note, attachments)
-    after = {**_snapshot(moved), "transition": chosen.name, "note": note}
-    audit.record(
-        conn,
-        actor,
-        workflow.audit_subject,
-        item_id,
-        "transition",
-        "ok",
-        _snapshot(current),
-        after,
-    )
-    return moved
+    return _move(conn, workflow, chosen, current, request, _aware(now))
 
 
 def state(conn: Connection, workflow: Workflow, item_id: str | int) -> ItemState:
@@ -305,6 +273,60 @@ def overdue(conn: Connection, workflow: Workflow, now: datetime) -> list[ItemSta
 def allowed_for(workflow: Workflow, item: ItemState, actor: Actor) -> tuple[Transition, ...]:
     """The transitions the item's state allows that this caller may fire (guards not run)."""
     return tuple(t for t in workflow.allowed_from(item.state) if t.may_fire(actor))
+
+
+def _permitted_transition(workflow: Workflow, name: str, actor: Actor) -> Transition:
+    chosen = workflow.get_transition(name)
+    if chosen is None:
+        names = ", ".join(repr(t.name) for t in workflow.transitions)
+        raise UnknownTransition(
+            f"transition: {name!r} is not a transition of {workflow.name}; it has {names}"
+        )
+    if not chosen.may_fire(actor):
+        raise NotPermitted(_not_permitted(workflow, chosen, actor))
+    return chosen
+
+
+def _move(
+    conn: Connection,
+    workflow: Workflow,
+    chosen: Transition,
+    current: ItemState,
+    request: TransitionRequest,
+    now: datetime,
+) -> ItemState:
+    """The checked transition written: the item moved, its history row and its audit row."""
+    params = {
+        "workflow": workflow.name,
+        "item_id": current.item_id,
+        "state": chosen.target,
+        "entered_at": now,
+        "due_at": _due(workflow, chosen.limit_for(request), now),
+    }
+    moved = _item(conn.execute(_MOVE, params).one())
+    _write_step(
+        conn,
+        workflow,
+        moved,
+        chosen.name,
+        current,
+        request.actor,
+        now,
+        request.note,
+        request.attachments,
+    )
+    after = {**_snapshot(moved), "transition": chosen.name, "note": request.note}
+    audit.record(
+        conn,
+        request.actor,
+        workflow.audit_subject,
+        current.item_id,
+        "transition",
+        "ok",
+        _snapshot(current),
+        after,
+    )
+    return moved
 
 
 def _locked(conn: Connection, workflow: Workflow, item_id: str) -> ItemState:

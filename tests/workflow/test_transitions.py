@@ -4,6 +4,8 @@ allows, and changes nothing. Wrong callers get 403, stale If-Match 412, refused 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -309,3 +311,27 @@ def test_the_engine_writes_in_the_callers_transaction(workflow_engine):
         assert store.state(conn, GRID_CASE, "tx-1").state == "received"
         assert len(store.history(conn, GRID_CASE, "tx-1")) == 1
         assert [r.action for r in audit_rows(conn, "tx-1")] == ["create"]
+
+
+def test_two_callers_with_the_same_etag_serialise_and_the_second_is_stale(workflow_engine):
+    with workflow_engine.begin() as conn:
+        store.start(conn, GRID_CASE, "race-1", SUPERVISION_EDITOR, now=MONDAY)
+
+    def void_with_first_etag() -> str:
+        with workflow_engine.begin() as conn:
+            try:
+                fire(conn, "race-1", "void", if_match={'"1"'})
+            except StaleItem as stale:
+                return stale.current_etag
+        return "moved"
+
+    with ThreadPoolExecutor(max_workers=1) as pool, workflow_engine.connect() as first:
+        with first.begin():
+            fire(first, "race-1", "file", if_match={'"1"'})
+            second = pool.submit(void_with_first_etag)
+            # The second caller waits on the row lock while the first transaction is open.
+            with pytest.raises(FutureTimeout):
+                second.result(timeout=0.5)
+        assert second.result(timeout=10) == '"2"'
+    with workflow_engine.connect() as conn:
+        assert store.state(conn, GRID_CASE, "race-1").state == "filed"
