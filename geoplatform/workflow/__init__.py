@@ -1,6 +1,18 @@
 """The core's audited workflow: state machines declared as data (``machine``), working time
 (``calendar``), items and their history in the database (``store``), and the HTTP a module's
-blueprint mounts (``http``). See docs of ``Workflow`` for a declaration."""
+blueprint mounts (``http``). A module declares its machine in its ``workflow.py``::
+
+    CASE = Workflow(
+        name="grid_case",
+        noun="case",
+        states=(State("filed", "立案", "Filed"), State("closed", "结案", "Closed", terminal=True)),
+        transitions=(transition("close", "filed", "closed", {("supervision", "admin")}),),
+        initial="filed",
+        initial_time_limit=working_hours(1),
+    )
+
+and moves items with ``store.start`` and ``store.fire`` in its own transaction.
+"""
 
 from geoplatform.workflow.calendar import OutsideCalendar, WorkingCalendar, china_calendar
 from geoplatform.workflow.machine import (
