@@ -6,6 +6,7 @@ from importlib import metadata
 
 from flask import Flask, request
 
+from geoplatform.analyses import make_analyses_blueprint
 from geoplatform.auth import current_principal
 from geoplatform.authn import install_authentication
 from geoplatform.body_limit import install_body_limit
@@ -77,6 +78,8 @@ def _build_app(platform: Platform) -> Flask:
     for module in platform.modules:
         if module.blueprint is not None:
             register_blueprint(app, module, module.blueprint(platform))
+        if module.analyses:
+            register_blueprint(app, module, make_analyses_blueprint(platform, module))
     check_pages(app, platform.modules)
     install_site_menu(app, platform.modules)
     for service in platform.services:

@@ -33,6 +33,8 @@ from geoplatform.registry import INTERNAL, PUBLIC, Layer, Registry
 if TYPE_CHECKING:
     from flask import Flask
 
+    from geoplatform.analyses import Analysis
+
 MODULE_GROUP = "geoplatform.modules"
 SERVICE_GROUP = "geoplatform.services"
 
@@ -84,6 +86,8 @@ class Module:
     samples: Callable[[Connection], None] | None = None
     pages: tuple[Page, ...] = ()
     conformance: tuple[str, ...] = ()
+    # Questions asked of the data, mounted, documented and gated by the core (analyses.py).
+    analyses: tuple[Analysis, ...] = ()
 
     @property
     def env_prefix(self) -> str:
@@ -205,6 +209,12 @@ def check_modules(modules: Sequence[Module]) -> None:
                 )
         if module.migrations is not None and not Path(module.migrations).is_dir():
             raise ModuleError(f"{where}: migrations {module.migrations} is not a directory")
+        ids = [analysis.id for analysis in module.analyses]
+        for twice in sorted({i for i in ids if ids.count(i) > 1}):
+            raise ModuleError(f"{where}: analysis id {twice!r} is declared twice")
+        for analysis in module.analyses:
+            if not analysis.layers:
+                raise ModuleError(f"{where}: analysis {analysis.id} names no layers")
         if module.settings is not None:
             prefix = module.settings.model_config.get("env_prefix", "")
             if prefix.upper() != module.env_prefix:

@@ -6,8 +6,10 @@ app factory so that a service's commands can build it without importing every bl
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from pydantic_settings import BaseSettings
 from sqlalchemy import Engine, text
@@ -29,6 +31,8 @@ from geoplatform.modules import (
 from geoplatform.reads import ReadPool
 from geoplatform.registry import Registry
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class Platform:
@@ -44,6 +48,8 @@ class Platform:
     module_settings: Mapping[str, BaseSettings] = field(default_factory=dict)
     # What close() releases besides the engine (pools, listeners), newest first.
     _closers: list[Callable[[], None]] = field(default_factory=list, repr=False, compare=False)
+    _shared: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
+    _shared_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def read_pool(self, name: str, session: Mapping[str, str] | None = None) -> ReadPool:
         """An autocommit pool for one kind of read, with the request timeouts and the circuit."""
@@ -68,6 +74,14 @@ class Platform:
     def settings_of(self, name: str) -> BaseSettings:
         """A module's own typed settings (GEOPLATFORM_<NAME>_*)."""
         return self.module_settings[name]
+
+    def shared(self, key: str, factory: Callable[[], T]) -> T:
+        """One object per platform under ``key`` (a module's cache of graphs, say), made on
+        first use: shared by the module's routes and analyses, never hung on a blueprint."""
+        with self._shared_lock:
+            if key not in self._shared:
+                self._shared[key] = factory()
+            return self._shared[key]  # type: ignore[return-value]
 
     def on_close(self, closer: Callable[[], None]) -> None:
         self._closers.append(closer)

@@ -753,6 +753,58 @@ def test_raster_tile(matrix, name, caller):
         assert_like_unknown(matrix, caller, name, path)
 
 
+# --- analyses ----------------------------------------------------------------------------------
+
+
+def _analysis_callers(analysis) -> list[Caller]:
+    """Anonymous, a department that reads none of the analysis' layers, and one that reads one."""
+    layers = [REGISTRY.get(layer_id) for layer_id in analysis.layers]
+
+    def reads_any(caller: Caller) -> bool:
+        return any(may_read(layer.access, caller) for layer in layers)
+
+    chosen = [CALLER["anonymous"]]
+    chosen += [next(c for c in CALLERS if c.department and not reads_any(c))]
+    chosen += [next(c for c in CALLERS if c.department and reads_any(c))]
+    return chosen
+
+
+ANALYSES = {
+    f"{module.name}.{analysis.id}": (module, analysis)
+    for module in load_modules(MODULES)
+    for analysis in module.analyses
+}
+ANALYSIS_CALLERS = [
+    pytest.param(name, caller, id=f"{name}-{caller}")
+    for name, (_, analysis) in ANALYSES.items()
+    for caller in _analysis_callers(analysis)
+]
+
+
+def test_every_module_analysis_is_in_the_matrix():
+    assert ANALYSES, "no module declares an analysis"
+
+
+@pytest.mark.parametrize(("name", "caller"), ANALYSIS_CALLERS)
+def test_analysis(matrix, name, caller):
+    module, analysis = ANALYSES[name]
+    path = f"/{module.name}{analysis.route}"
+    body = {} if analysis.method == "POST" else None
+    kind = "application/json" if body is not None else None
+    response = matrix.send(caller, analysis.method, path, body=body, content_type=kind)
+    layers = [matrix.layer(layer_id) for layer_id in analysis.layers]
+    if any(may_read(layer.access, caller) for layer in layers):
+        # It exists for this caller: an empty input is refused, or it runs on what they read.
+        assert response.status_code in (200, 400), response.get_data(as_text=True)
+        assert_kept_per_caller(response)
+    else:
+        absent = f"/{module.name}/" + re.sub(r"[a-z0-9]", "x", analysis.route.lstrip("/"))
+        twin = matrix.send(caller, analysis.method, absent, body=body, content_type=kind)
+        assert response.status_code == twin.status_code == 404
+        assert response.data == twin.data
+        assert sorted(response.headers.items()) == sorted(twin.headers.items())
+
+
 # --- edits -------------------------------------------------------------------------------------
 
 

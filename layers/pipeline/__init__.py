@@ -4,6 +4,7 @@ clearance checks, profiles and maintenance."""
 from pathlib import Path
 
 from geoplatform.modules import Module, Page
+from layers.pipeline.analyses import ANALYSES
 from layers.pipeline.api import make_pipeline_blueprint
 from layers.pipeline.cli import pipeline_command
 from layers.pipeline.demo import load_demo
@@ -25,4 +26,5 @@ MODULE = Module(
     demo=load_demo,
     samples=insert_samples,
     pages=(Page("爆管关阀", "Burst isolation map", "pipeline.isolation_map"),),
+    analyses=ANALYSES,
 )

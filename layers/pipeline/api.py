@@ -13,16 +13,17 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, jsonify, make_response, render_template, request
 
-from geoplatform.auth import can_read, current_principal
+from geoplatform.analyses import Run
+from geoplatform.auth import current_principal
 from geoplatform.authn import private
 from geoplatform.db import transaction
 from geoplatform.errors import InvalidParameter, NotFound
 from geoplatform.features.openapi import described_parameter, operation, query_parameters
 from geoplatform.features.params import finite_numbers
 from geoplatform.workload import heavy
-from layers.pipeline.clearance import check_clearances
-from layers.pipeline.graphs import NetworkCache, NetworkVersion
-from layers.pipeline.isolation import isolate_burst
+from layers.pipeline.analyses import isolate
+from layers.pipeline.graphs import NetworkVersion, network_cache
+from layers.pipeline.layers import pipes_layer
 from layers.pipeline.maintenance import (
     MaintenanceInput,
     add_record,
@@ -33,7 +34,6 @@ from layers.pipeline.maintenance import (
 from layers.pipeline.network import Network
 from layers.pipeline.networks import network_summaries
 from layers.pipeline.profile import pipe_profile, profile_svg
-from layers.pipeline.reports import from_lonlat, isolation_report
 from layers.pipeline.requests import IsolationRequest, MaintenanceRequest, parse
 from layers.pipeline.topology import check_topology
 from layers.pipeline.utilities import BY_CODE, Utility, utility_by_name_or_code
@@ -45,8 +45,8 @@ _NETWORK_PARAM = described_parameter("network", "path", "the network's code")
 
 
 def make_pipeline_blueprint(platform: Platform) -> Blueprint:
-    registry, engine = platform.registry, platform.engine
-    graphs = NetworkCache(engine)
+    engine = platform.engine
+    graphs = network_cache(platform)
     blueprint = Blueprint(
         "pipeline",
         __name__,
@@ -54,11 +54,9 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
         static_folder="static",
         static_url_path="/static",
     )
-    blueprint.network_cache = graphs  # the bench and tests read its build count
 
     def may_read(utility: Utility) -> bool:
-        layer_id = f"pipeline.{utility.name}_pipes"
-        return layer_id in registry and can_read(current_principal(), registry.get(layer_id))
+        return Run(platform, current_principal()).may_read(pipes_layer(utility))
 
     def readable_version(code: str) -> NetworkVersion:
         """The network's version, or 404 as for an unknown network when the caller may not
@@ -101,23 +99,6 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
             report = check_topology(conn, graph)
         return _confidential(jsonify(report))
 
-    @blueprint.post("/isolation")
-    @heavy()
-    @operation(
-        summary="Burst isolation: valves to close, isolated pipes, customers losing supply",
-        requestBody={
-            "required": True,
-            "content": {"application/json": {"schema": IsolationRequest.model_json_schema()}},
-        },
-        tags=["pipeline"],
-    )
-    def isolation():
-        body = parse(IsolationRequest, request.get_json(silent=True))
-        report = _isolate(body)
-        if request.args.get("f") == "geojson":
-            return _confidential(jsonify(report["geojson"]))
-        return _confidential(jsonify(report))
-
     @blueprint.get("/isolation/order")
     @heavy()
     @operation(
@@ -137,40 +118,13 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
         if args.get("inoperable"):
             document["inoperable_valves"] = args["inoperable"].split(",")
         body = parse(IsolationRequest, document)
-        report = _isolate(body)
+        report = isolate(Run(platform, current_principal()), body).document
         html = render_template(
             "pipeline/repair_order.html",
             report=report,
             issued=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
         )
         return _confidential(html)
-
-    @blueprint.get("/clearances")
-    @heavy()
-    @operation(
-        summary="Clearance check (碰撞检查) between networks after GB 50289-2016",
-        parameters=query_parameters("networks", "bbox", "limit", "f"),
-        tags=["pipeline"],
-    )
-    def clearances():
-        args = request.args
-        asked = [c for c in args.get("networks", "").split(",") if c]
-        for code in asked:
-            readable_version(code)
-        # Only networks the caller may read take part, on both sides of every pair.
-        codes = asked or [n["code"] for n in readable_summaries()]
-        if not codes:
-            raise NotFound("no network to check")
-        with engine.connect() as conn:
-            report = check_clearances(
-                conn,
-                networks=codes,
-                bbox=_bbox(args.get("bbox")),
-                limit=_whole_number(args, "limit"),
-            )
-        if args.get("f") == "geojson":
-            return _confidential(jsonify(report.feature_collection()))
-        return _confidential(jsonify(report.to_dict() | {"geojson": report.feature_collection()}))
 
     @blueprint.get("/networks/<network>/profile")
     @heavy()
@@ -245,16 +199,6 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
             collection = replacement_warnings(conn, utility.name, network)
         return _confidential(jsonify(collection))
 
-    def _isolate(body: IsolationRequest) -> dict:
-        graph = readable_network(body.network)
-        point = None
-        if body.point is not None:
-            point = from_lonlat(graph.srid).transform(*body.point)
-        result = isolate_burst(
-            graph, pipe_code=body.pipe, point=point, inoperable=body.inoperable_valves
-        )
-        return isolation_report(graph, result)
-
     return blueprint
 
 
@@ -263,26 +207,6 @@ def _number(args, name: str) -> float:
     if numbers is None or len(numbers) != 1:
         raise InvalidParameter(f"{name} must be a number")
     return numbers[0]
-
-
-def _bbox(value: str | None) -> tuple[float, ...] | None:
-    """Four numbers; whether they make a box, check_clearances says."""
-    if not value:
-        return None
-    numbers = finite_numbers(value)
-    if numbers is None or len(numbers) != 4:
-        raise InvalidParameter("bbox must be four numbers: west,south,east,north")
-    return tuple(numbers)
-
-
-def _whole_number(args, name: str) -> int | None:
-    """The parameter as an integer (check_clearances checks its range), None when absent."""
-    if args.get(name) is None:
-        return None
-    try:
-        return int(args[name])
-    except ValueError:
-        raise InvalidParameter(f"{name} must be a whole number") from None
 
 
 def _confidential(response) -> Response:

@@ -493,7 +493,7 @@ def _horizontal(conn: Connection, params: dict) -> tuple[list[HorizontalViolatio
                     geometry=json.loads(row["geometry"]),
                 )
             )
-    violations.sort(key=lambda item: -item.shortfall_m)
+    violations.sort(key=_worst_first)
     return violations, no_rule, len(ruled)
 
 
@@ -507,9 +507,21 @@ def _vertical(conn: Connection, params: dict) -> tuple[list[Crossing], list[Cros
             unknown.append(crossing)
         elif crossing.shortfall_m > 0:
             violations.append(crossing)
-    violations.sort(key=lambda item: -item.shortfall_m)
+    violations.sort(key=_worst_first)
     unknown.sort(key=lambda item: (item.pipe_a.code, item.pipe_b.code))
     return violations, unknown, no_rule, len(ruled)
+
+
+def _worst_first(item) -> tuple:
+    # Equal shortfalls are common (rounded to the centimetre): the pipe codes make the order
+    # the same on every run, whatever order the statement returned the pairs in.
+    return (
+        -item.shortfall_m,
+        item.pipe_a.network,
+        item.pipe_a.code,
+        item.pipe_b.network,
+        item.pipe_b.code,
+    )
 
 
 def _with_rules(rows: Iterable[Mapping], rules) -> tuple[list[tuple], int]:

@@ -44,13 +44,18 @@ class NetworkVersion:
 
 
 class NetworkCache:
-    """Graphs of the most recently used networks, each valid for one data version."""
+    """Graphs of the most recently used networks, each valid for one data version.
+
+    A graph is built under a lock of its own network: a slow build of one network never holds
+    up requests for another, and two requests for the same stale network build it once.
+    """
 
     def __init__(self, engine: Engine, size: int = 8) -> None:
         self._engine = engine
         self._size = size
         self._graphs: OrderedDict[str, tuple[tuple, Network]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _graphs and _building, never held while building
+        self._building: dict[str, threading.Lock] = {}
         self.builds = 0
 
     def version(self, network: str) -> NetworkVersion:
@@ -63,14 +68,35 @@ class NetworkCache:
 
     def get(self, version: NetworkVersion) -> Network:
         """The graph of that version, built now unless this process has it already."""
+        cached = self._cached(version)
+        if cached is not None:
+            return cached
+        with self._lock:
+            building = self._building.setdefault(version.network, threading.Lock())
+        with building:
+            # Another request may have built it while this one waited.
+            cached = self._cached(version)
+            if cached is not None:
+                return cached
+            with self._engine.connect() as conn:
+                graph = load_network(conn, version.network)
+            with self._lock:
+                self.builds += 1
+                self._graphs[version.network] = (version.key, graph)
+                self._graphs.move_to_end(version.network)
+                while len(self._graphs) > self._size:
+                    self._graphs.popitem(last=False)
+            return graph
+
+    def _cached(self, version: NetworkVersion) -> Network | None:
         with self._lock:
             cached = self._graphs.get(version.network)
             if cached is None or cached[0] != version.key:
-                with self._engine.connect() as conn:
-                    cached = (version.key, load_network(conn, version.network))
-                self.builds += 1
-                self._graphs[version.network] = cached
+                return None
             self._graphs.move_to_end(version.network)
-            while len(self._graphs) > self._size:
-                self._graphs.popitem(last=False)
             return cached[1]
+
+
+def network_cache(platform) -> NetworkCache:
+    """The process's one cache of network graphs, shared by the pipeline's routes and analyses."""
+    return platform.shared("pipeline.network_cache", lambda: NetworkCache(platform.engine))

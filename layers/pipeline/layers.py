@@ -138,12 +138,17 @@ _REPLACEMENT_STYLE = (
 )
 
 
+def pipes_layer(utility: Utility) -> str:
+    """The id of a utility's pipes layer: what an answer about its network may reveal."""
+    return f"pipeline.{utility.name}_pipes"
+
+
 def _layers_of(utility: Utility) -> tuple[Layer, ...]:
     access = readers(utility)
     common = {"access": access, "minzoom": 10, "maxzoom": 18, "search_rank": 7}
     return (
         Layer(
-            id=f"pipeline.{utility.name}_pipes",
+            id=pipes_layer(utility),
             title_zh=f"{utility.title_zh}管线",
             title_en=f"{utility.title_en} pipes",
             description_zh=f"{utility.title_zh}管段：管径、材质、埋深、建设年代、权属与状态"

@@ -21,6 +21,7 @@ from geoplatform.app import create_app
 from geoplatform.db import make_engine, transaction
 from geoplatform.keys import create_key
 from geoplatform.layer_state import record_change
+from layers.pipeline.graphs import network_cache
 from layers.pipeline.isolation import NoPipeNearby, UnknownPipe, isolate_burst
 from layers.pipeline.network import load_network
 from tests.layers.pipeline.drawing import VADUZ, add_network, add_pipe, add_point
@@ -236,8 +237,18 @@ def test_repair_order_is_printable_html(api):
 def test_others_learn_nothing_of_the_network(api, who):
     client, keys = api
     headers = keys[who] if who else {}
+    isolation = client.post(
+        "/pipeline/isolation", json={"network": NETWORK, "pipe": "B"}, headers=headers
+    )
+    if who == "gas_utility":
+        # It reads a pipeline layer (gas), so it knows the analysis, not this network.
+        assert isolation.status_code == 404
+        assert isolation.json == {"code": "NotFound", "description": f"no network '{NETWORK}'"}
+    else:
+        # Who reads no pipeline layer at all learns not even that the analysis exists.
+        unknown = client.post("/pipeline/isolatiox", json={}, headers=headers)
+        assert (isolation.status_code, isolation.data) == (404, unknown.data)
     for method, url, body in (
-        ("post", "/pipeline/isolation", {"network": NETWORK, "pipe": "B"}),
         ("get", f"/pipeline/isolation/order?network={NETWORK}&pipe=B", None),
         ("get", f"/pipeline/networks/{NETWORK}/topology", None),
     ):
@@ -282,7 +293,7 @@ def test_unknown_pipe_is_a_404(api):
 
 def test_graph_is_built_once_and_rebuilt_after_a_change(api, sketch):
     client, keys = api
-    cache = client.application.blueprints["pipeline"].network_cache
+    cache = network_cache(client.application.extensions["geoplatform"])
     client.post(
         "/pipeline/isolation", json={"network": NETWORK, "pipe": "B"}, headers=keys["water_utility"]
     )

@@ -1,0 +1,126 @@
+"""The pipeline's analyses on the core's contract: burst isolation and the clearance check.
+
+Both keep the paths the isolation map and departments' scripts already call
+(``POST /pipeline/isolation``, ``GET /pipeline/clearances``). A network the caller may not read
+answers as one that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from geoplatform.analyses import Analysis, Run
+from geoplatform.errors import NotFound
+from geoplatform.features.params import finite_numbers
+from layers.pipeline.clearance import check_clearances
+from layers.pipeline.graphs import NetworkVersion, network_cache
+from layers.pipeline.isolation import isolate_burst
+from layers.pipeline.layers import pipes_layer
+from layers.pipeline.networks import network_summaries
+from layers.pipeline.reports import from_lonlat, isolation_report
+from layers.pipeline.requests import IsolationRequest
+from layers.pipeline.utilities import BY_CODE, UTILITIES
+
+PIPES_LAYERS = tuple(pipes_layer(utility) for utility in UTILITIES)
+
+
+@dataclass(frozen=True)
+class Report:
+    """A finished report with its GeoJSON inside, as the isolation map reads it."""
+
+    document: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.document
+
+
+def readable_version(run: Run, code: str) -> NetworkVersion:
+    """The network's version, or 404 as for an unknown network when the caller may not read
+    its utility."""
+    version = network_cache(run.platform).version(code)
+    if not run.may_read(pipes_layer(version.utility)):
+        raise NotFound(f"no network {code!r}")
+    return version
+
+
+def isolate(run: Run, body: IsolationRequest) -> Report:
+    cache = network_cache(run.platform)
+    graph = cache.get(readable_version(run, body.network))
+    point = None
+    if body.point is not None:
+        point = from_lonlat(graph.srid).transform(*body.point)
+    result = isolate_burst(
+        graph, pipe_code=body.pipe, point=point, inoperable=body.inoperable_valves
+    )
+    return Report(isolation_report(graph, result))
+
+
+ISOLATION = Analysis(
+    id="isolation",
+    title_zh="爆管关阀分析",
+    title_en="Burst isolation: valves to close, isolated pipes, customers losing supply",
+    input=IsolationRequest,
+    layers=PIPES_LAYERS,
+    run=isolate,
+    path="/isolation",
+    renderings={"geojson": lambda report: report.document["geojson"]},
+)
+
+
+class ClearanceRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    networks: list[str] = Field(default_factory=list, description="network codes, comma-separated")
+    bbox: tuple[float, float, float, float] | None = Field(
+        default=None, description="west,south,east,north in degrees"
+    )
+    limit: int | None = Field(default=None, description="the most violations kept per list")
+
+    @field_validator("bbox", mode="before")
+    @classmethod
+    def _four_numbers(cls, value: object) -> object:
+        if isinstance(value, str):
+            numbers = finite_numbers(value)
+            if numbers is None or len(numbers) != 4:
+                raise ValueError("bbox must be four numbers: west,south,east,north")
+            return tuple(numbers)
+        return value
+
+    @field_validator("networks", mode="before")
+    @classmethod
+    def _codes(cls, value: object) -> object:
+        return [code for code in value if code] if isinstance(value, list) else value
+
+
+def clearances(run: Run, body: ClearanceRequest) -> Report:
+    for code in body.networks:
+        readable_version(run, code)
+    with run.platform.engine.connect() as conn:
+        # Only networks the caller may read take part, on both sides of every pair.
+        codes = body.networks or [
+            n["code"]
+            for n in network_summaries(conn)
+            if run.may_read(pipes_layer(BY_CODE[n["utility"]]))
+        ]
+        if not codes:
+            raise NotFound("no network to check")
+        report = check_clearances(conn, networks=codes, bbox=body.bbox, limit=body.limit)
+    return Report(report.to_dict() | {"geojson": report.feature_collection()})
+
+
+CLEARANCES = Analysis(
+    id="clearances",
+    title_zh="碰撞检查",
+    title_en="Clearance check between networks after GB 50289-2016",
+    input=ClearanceRequest,
+    layers=PIPES_LAYERS,
+    run=clearances,
+    path="/clearances",
+    method="GET",
+    renderings={"geojson": lambda report: report.document["geojson"]},
+)
+
+ANALYSES = (ISOLATION, CLEARANCES)
