@@ -14,7 +14,7 @@ blueprint mounts (``http``). A module declares its machine in its ``workflow.py`
 and moves items with ``store.start`` and ``store.fire`` in its own transaction.
 """
 
-from geoplatform.workflow.calendar import OutsideCalendar, WorkingCalendar, china_calendar
+from geoplatform.workflow.calendar import WorkingCalendar, china_calendar
 from geoplatform.workflow.machine import (
     ANY_ROLE,
     InvalidWorkflow,
@@ -32,7 +32,6 @@ from geoplatform.workflow.machine import (
 __all__ = [
     "ANY_ROLE",
     "InvalidWorkflow",
-    "OutsideCalendar",
     "State",
     "TimeLimit",
     "Transition",

@@ -3,12 +3,14 @@
 
 The days come from ``data/calendar/cn_holidays.csv``, the State Council's yearly notice of public
 holidays (国务院办公厅关于部分节假日安排的通知): its days off, and the weekend days it makes working
-days (调休上班日). Outside the years the file covers the calendar refuses to answer rather than
-guess, since a deadline computed on plain weekends could land on a Spring Festival day off.
+days (调休上班日). Outside the years the file covers it counts Monday to Friday and logs a
+warning once per year: a deadline must still be set when a case moves late in December, before
+the next notice is added (it is published in November), even if it may miss a day off.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -17,14 +19,24 @@ from zoneinfo import ZoneInfo
 
 from geoplatform.refdata import read_table
 
+log = logging.getLogger(__name__)
 CHINA = ZoneInfo("Asia/Shanghai")
 # A common government office day: morning and afternoon with a lunch break.
 GOVERNMENT_HOURS = ((time(8, 30), time(12, 0)), (time(13, 30), time(17, 30)))
 HOLIDAY_TABLE = "calendar/cn_holidays"
 
 
-class OutsideCalendar(LookupError):
-    """A day of a year the holiday table does not cover: add that year's notice to data/."""
+@cache
+def _warn_uncovered(year: int, years: frozenset[int]) -> None:
+    covered = ", ".join(str(y) for y in sorted(years))
+    log.warning(
+        "the working calendar covers %s only: %d counts Monday to Friday without holidays; add "
+        "the State Council's holiday notice for %d to data/%s.csv",
+        covered,
+        year,
+        year,
+        HOLIDAY_TABLE,
+    )
 
 
 @dataclass(frozen=True)
@@ -55,11 +67,10 @@ class WorkingCalendar:
 
     def is_working_day(self, day: date) -> bool:
         if day.year not in self.years:
-            covered = ", ".join(str(year) for year in sorted(self.years))
-            raise OutsideCalendar(
-                f"the working calendar covers {covered} only, not {day.isoformat()}; add the "
-                f"State Council's holiday notice for {day.year} to data/{HOLIDAY_TABLE}.csv"
-            )
+            # A deadline must still be set (a transition late in December reaches into a year
+            # whose notice is not in the table yet): Monday to Friday until it is added.
+            _warn_uncovered(day.year, self.years)
+            return day.weekday() < 5
         if day in self.workdays:
             return True
         return day.weekday() < 5 and day not in self.holidays

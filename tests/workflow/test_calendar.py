@@ -11,7 +11,7 @@ import holidays
 import pytest
 
 from geoplatform.refdata import DATA_DIR
-from geoplatform.workflow import OutsideCalendar, china_calendar, working_days, working_hours
+from geoplatform.workflow import china_calendar, working_days, working_hours
 from geoplatform.workflow.calendar import calendar_from_rows
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -93,9 +93,13 @@ def test_an_instant_in_another_zone_counts_in_china_time():
     assert working_hours(4).due(CALENDAR, friday_in_utc) == at(2025, 9, 28, 10)
 
 
-def test_a_year_the_table_does_not_cover_is_refused():
-    with pytest.raises(OutsideCalendar, match="covers 2025, 2026 only, not 2027-01-01"):
-        working_days(1).due(CALENDAR, at(2026, 12, 31, 10))
+def test_a_year_the_table_does_not_cover_counts_weekdays_and_says_so(caplog):
+    # Thursday 31 Dec 2026 + 2 working days: Friday 1 Jan 2027 (no notice yet), then Monday 4.
+    with caplog.at_level("WARNING", logger="geoplatform.workflow.calendar"):
+        assert working_days(2).due(CALENDAR, at(2026, 12, 31, 10)) == at(2027, 1, 4, 17, 30)
+    assert CALENDAR.is_working_day(date(2027, 1, 1))
+    assert not CALENDAR.is_working_day(date(2027, 1, 2))
+    assert "covers 2025, 2026 only: 2027 counts Monday to Friday" in caplog.text
 
 
 def test_a_time_without_zone_is_refused():
