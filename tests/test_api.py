@@ -23,8 +23,7 @@ def test_healthz_503_when_schema_behind(make_database):
     app.extensions["geoplatform"].engine.dispose()
     assert response.status_code == 503
     assert response.json["reason"] == (
-        f"database schema at revision 0001, expected revision {heads}: "
-        "run `geoplatform db upgrade`"
+        f"database schema at revision 0001, expected revision {heads}: run `geoplatform db upgrade`"
     )
 
 
