@@ -17,6 +17,18 @@ from sqlalchemy import Engine, text
 log = logging.getLogger(__name__)
 
 PropertyType = Literal["string", "integer", "number", "boolean", "date", "datetime", "json"]
+
+# Each property type as JSON Schema (queryables, tileset propertiesSchema, OpenAPI): dates and
+# times are strings with a format, since JSON Schema has no such types; json is any JSON value.
+JSON_SCHEMA_TYPES: dict[str, dict] = {
+    "string": {"type": "string"},
+    "integer": {"type": "integer"},
+    "number": {"type": "number"},
+    "boolean": {"type": "boolean"},
+    "date": {"type": "string", "format": "date"},
+    "datetime": {"type": "string", "format": "date-time"},
+    "json": {},
+}
 GeometryType = Literal[
     "Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon", "Geometry"
 ]

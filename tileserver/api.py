@@ -9,7 +9,7 @@ from geoplatform.auth import current_principal, readable_layer
 from geoplatform.cors import open_blueprint
 from geoplatform.errors import InvalidParameter
 from geoplatform.layer_state import layer_states
-from geoplatform.registry import Layer, Registry
+from geoplatform.registry import JSON_SCHEMA_TYPES, Layer, Registry
 from tileserver.cache import TileCache
 from tileserver.mvt import MAX_ZOOM, TileRangeError
 from tileserver.replies import EXPOSED_HEADERS, MVT_TYPE, answer_tile
@@ -131,7 +131,7 @@ def make_tiles_blueprint(platform) -> Blueprint:
                 "maxTileMatrix": str(layer.maxzoom),
                 "propertiesSchema": {
                     "type": "object",
-                    "properties": {p.name: {"type": p.type} for p in layer.properties},
+                    "properties": {p.name: JSON_SCHEMA_TYPES[p.type] for p in layer.properties},
                 },
             }
         ]

@@ -32,7 +32,7 @@ from geoplatform.features.params import (
     queryable_properties,
 )
 from geoplatform.features.query import FeatureStore, Page, with_member
-from geoplatform.registry import Layer, Registry
+from geoplatform.registry import JSON_SCHEMA_TYPES, Layer, Registry
 from geoplatform.workload import heavy
 
 GEOJSON = "application/geo+json"
@@ -209,7 +209,7 @@ def queryables_schema(layer: Layer, schema_id: str) -> dict:
         }
     }
     for prop in queryable_properties(layer):
-        properties[prop.name] = {"title": prop.title or prop.name, **_json_type(prop.type)}
+        properties[prop.name] = {"title": prop.title or prop.name, **JSON_SCHEMA_TYPES[prop.type]}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": schema_id,
@@ -218,17 +218,6 @@ def queryables_schema(layer: Layer, schema_id: str) -> dict:
         "properties": properties,
         "additionalProperties": False,
     }
-
-
-def _json_type(kind: str) -> dict:
-    return {
-        "string": {"type": "string"},
-        "integer": {"type": "integer"},
-        "number": {"type": "number"},
-        "boolean": {"type": "boolean"},
-        "date": {"type": "string", "format": "date"},
-        "datetime": {"type": "string", "format": "date-time"},
-    }[kind]
 
 
 def _geojson(body: str, crs: Crs) -> Response:

@@ -308,3 +308,16 @@ def test_temporal_must_name_a_declared_date_or_datetime(temporal):
     by_day = MODULE.layers[0]
     with pytest.raises(RegistryError, match=f"temporal '{temporal}' is not a declared date or"):
         dataclasses.replace(by_day, temporal=temporal)
+
+
+def test_tileset_properties_schema_is_valid_json_schema(temporal_client):
+    # JSON Schema has no "date" or "datetime" type: they are strings with a format, as in the
+    # queryables; a client validating with the schema would reject every feature otherwise.
+    url = "/collections/temporal.by_time/tiles/WebMercatorQuad"
+    schema = temporal_client.get(url).json["layers"][0]["propertiesSchema"]["properties"]
+    assert schema["inspected_on"] == {"type": "string", "format": "date"}
+    assert schema["inspected_at"] == {"type": "string", "format": "date-time"}
+    assert schema["name"] == {"type": "string"}
+    queryables = temporal_client.get("/collections/temporal.by_time/queryables").json
+    for name in ("inspected_on", "inspected_at"):
+        assert queryables["properties"][name]["format"] == schema[name]["format"]
