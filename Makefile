@@ -17,12 +17,14 @@ setup: system venv node
 	$(if $(OSM),scripts/with-db.sh $(BIN)/geoplatform base load-osm $(OSM))
 	scripts/with-db.sh $(BIN)/geoplatform demo
 
-test: system venv node
+test: system venv node lint
 	scripts/with-db.sh $(BIN)/pytest $(PYTEST_ARGS)
 
+# Style, formatting and the direction of dependencies (.importlinter), before the suite.
 lint: venv
 	$(BIN)/ruff check geoplatform tileserver layers migrations tests bench
 	$(BIN)/ruff format --check geoplatform tileserver layers migrations tests bench
+	$(BIN)/lint-imports
 
 readme: venv
 	$(BIN)/python scripts/update-readme-settings.py

@@ -10,13 +10,13 @@ from geoplatform.cors import open_blueprint
 from geoplatform.errors import InvalidParameter
 from geoplatform.layer_state import layer_states
 from geoplatform.registry import JSON_SCHEMA_TYPES, Layer, Registry
+from geoplatform.styles import MAX_LAYERS_PER_TILE
 from tileserver.cache import TileCache
 from tileserver.mvt import MAX_ZOOM, TileRangeError
 from tileserver.replies import EXPOSED_HEADERS, MVT_TYPE, answer_tile
 from tileserver.tilejson import tilejson_document
 from tileserver.tiles import TILE_SESSION, TileService
 
-MAX_LAYERS_PER_TILE = 32
 WEB_MERCATOR_QUAD = "WebMercatorQuad"
 TILESETS_VECTOR_REL = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 TILING_SCHEME_REL = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"

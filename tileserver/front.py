@@ -24,7 +24,8 @@ from geoplatform.auth import ANONYMOUS, can_read
 from geoplatform.authn import CREDENTIAL_HEADERS
 from geoplatform.cors import any_origin_headers
 from geoplatform.registry import Layer, Registry
-from tileserver.api import MAX_LAYERS_PER_TILE, WEB_MERCATOR_QUAD
+from geoplatform.styles import MAX_LAYERS_PER_TILE
+from tileserver.api import WEB_MERCATOR_QUAD
 from tileserver.mvt import TileRangeError
 from tileserver.replies import EXPOSED_HEADERS, answer_tile
 from tileserver.tiles import TileService

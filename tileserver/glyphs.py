@@ -23,9 +23,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 from geoplatform.config import REPO_ROOT
 from geoplatform.errors import InvalidParameter, NotFound
-
-FONT_REGULAR = "Noto Sans CJK SC Regular"
-FONT_BOLD = "Noto Sans CJK SC Bold"
+from geoplatform.styles import FONT_BOLD, FONT_REGULAR
 
 RANGE_SIZE = 256
 MAX_CODEPOINT = 0xFFFF

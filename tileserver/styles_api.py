@@ -7,8 +7,8 @@ from flask import Blueprint, Response, jsonify, request
 from geoplatform.auth import current_principal, readable_layer, readable_layers
 from geoplatform.cors import open_blueprint
 from geoplatform.registry import Layer
+from geoplatform.styles import build_layer_style, build_style, style_layers
 from tileserver.glyphs import GlyphStore, parse_range
-from tileserver.styles import build_layer_style, build_style, style_layers
 
 PROTOBUF_TYPE = "application/x-protobuf"
 BASE_STYLE_NAME = "城市底图 City base map"

@@ -26,8 +26,7 @@ from geoplatform.features.cql import CQL2_TEXT, parse_filter
 from geoplatform.features.params import queryable_properties
 from geoplatform.maps.spec import MapLayer, MapSpec
 from geoplatform.registry import Layer
-from tileserver.glyphs import FONT_REGULAR
-from tileserver.styles import build_style, glyphs_url, style_layers, vector_source
+from geoplatform.styles import FONT_REGULAR, build_style, glyphs_url, style_layers, vector_source
 
 BASE_MODULE = "base"
 _NEGATED = {

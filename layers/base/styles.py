@@ -7,7 +7,7 @@ OpenStreetMap Carto style, which map readers here already know; widths are in sc
 
 from __future__ import annotations
 
-from tileserver.glyphs import FONT_BOLD, FONT_REGULAR
+from geoplatform.styles import FONT_BOLD, FONT_REGULAR
 
 NAME = ["coalesce", ["get", "name_zh"], ["get", "name"]]
 HAS_NAME = ["any", ["has", "name_zh"], ["has", "name"]]

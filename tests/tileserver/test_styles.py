@@ -17,9 +17,9 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from geoplatform.app import create_app
 from geoplatform.auth import Principal
 from geoplatform.registry import Layer, Property
+from geoplatform.styles import FONT_BOLD, FONT_REGULAR, StyleError, build_layer_style
 from layers.base.layers import BASE_LAYERS, ROADS
-from tileserver.glyphs import FONT_BOLD, FONT_REGULAR, GlyphStore
-from tileserver.styles import StyleError, build_layer_style
+from tileserver.glyphs import GlyphStore
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VALIDATOR = REPO_ROOT / "node_modules" / ".bin" / "gl-style-validate"

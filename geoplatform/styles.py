@@ -1,4 +1,7 @@
-"""MapLibre styles (version 8) assembled from layer declarations, over this server's own tiles.
+"""MapLibre styles (version 8) assembled from layer declarations, over the platform's own tiles.
+
+In the core because the map service (``geoplatform.maps``) and the tile server's style routes
+both assemble styles; the tile server serves what this builds.
 
 A declaration's ``style`` holds MapLibre style-layer fragments without ``source`` or
 ``source-layer``: the builder supplies both (the source-layer of a layer's features is its id)
@@ -14,7 +17,12 @@ import copy
 from collections.abc import Iterable, Sequence
 
 from geoplatform.registry import Layer
-from tileserver.api import MAX_LAYERS_PER_TILE
+
+# The fonts styles name; the tile server renders their glyphs (tileserver/glyphs.py).
+FONT_REGULAR = "Noto Sans CJK SC Regular"
+FONT_BOLD = "Noto Sans CJK SC Bold"
+# The most layers one tile URL may name: a style splits longer lists over several sources.
+MAX_LAYERS_PER_TILE = 32
 
 BAND_KEY = "geoplatform:band"
 # MapLibre places the symbols of later layers first, so the most important labels come last.
