@@ -13,8 +13,8 @@ from geoplatform import migrate
 from geoplatform.app import create_app
 from geoplatform.config import DEFAULT_DATABASE_URL, DEFAULT_OSM_PATH, Settings, load_settings
 from geoplatform.db import drop_database, ensure_database, make_engine
+from geoplatform.platform import create_platform
 from layers.base.load import LoadSummary, load_osm
-from layers.pipeline.load import DemoSummary, load_demo_networks
 
 DEMO_OSM = DEFAULT_OSM_PATH
 
@@ -67,9 +67,16 @@ def demo_engine(demo_settings, demo_load) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
-def demo_pipeline(demo_engine) -> DemoSummary:
-    """The demo water and gas networks (seed 7) generated once on the session's demo database."""
-    return load_demo_networks(demo_engine)
+def demo_city(demo_settings, demo_load) -> None:
+    """Every enabled module's demo on the session's demo database, as `geoplatform demo` runs
+    them (for pages that show whatever the modules bring)."""
+    platform = create_platform(demo_settings)
+    try:
+        for module in platform.modules:
+            if module.demo is not None:
+                module.demo(platform, lambda stage, done, total: None)
+    finally:
+        platform.close()
 
 
 @pytest.fixture(scope="session")

@@ -301,7 +301,7 @@ def test_declining_the_confirmation_keeps_the_map(session, editor_key, saved_map
 def test_the_preview_draws_a_ticked_layer_with_the_key(request, session, editor_key, layer_id):
     # The water pipes are the water utility's own: their tiles are drawn only with the key.
     if layer_id.startswith("pipeline."):
-        request.getfixturevalue("demo_pipeline")
+        request.getfixturevalue("demo_city")
     page = session.page
     keyed_tiles = []
     page.on(
