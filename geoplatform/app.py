@@ -17,6 +17,7 @@ from geoplatform.errors import InvalidParameter, register_error_handlers
 from geoplatform.features.api import TITLE, make_features_blueprint
 from geoplatform.features.collections import make_collections_blueprint
 from geoplatform.features.edit_api import make_edit_blueprint
+from geoplatform.features.import_api import make_import_blueprint
 from geoplatform.features.openapi import make_openapi_blueprint
 from geoplatform.health import make_health_blueprint
 from geoplatform.keys import KeyAuthenticator
@@ -68,6 +69,7 @@ def _build_app(platform: Platform) -> Flask:
     app.register_blueprint(site)
     app.register_blueprint(make_features_blueprint(platform, current_principal, site.map_page))
     app.register_blueprint(make_edit_blueprint(platform, current_principal))
+    app.register_blueprint(make_import_blueprint(platform, current_principal))
     app.register_blueprint(make_search_blueprint(platform, current_principal))
     app.register_blueprint(make_maps_blueprint(platform))
     app.register_blueprint(make_whoami_blueprint(platform.engine, current_principal))

@@ -24,6 +24,7 @@ from geoplatform import migrate
 from geoplatform.auth_cli import auth
 from geoplatform.config import Settings, SettingsError, load_settings, settings_reference
 from geoplatform.db import ensure_database, make_engine
+from geoplatform.imports.cli import import_command
 from geoplatform.modules import DemoError, ModuleError, build_registry, load_modules, load_services
 from geoplatform.platform import create_platform
 from geoplatform.registry import RegistryError
@@ -93,6 +94,7 @@ def db_current(ctx: click.Context) -> None:
 
 
 cli.add_command(auth)
+cli.add_command(import_command)
 
 
 @cli.command("layers")

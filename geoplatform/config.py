@@ -77,6 +77,12 @@ class Settings(BaseSettings):
         description="Share of a layer's rows a load or import that replaces it may remove "
         "without `--force` (0.5: refuse a replace that would remove more than half).",
     )
+    import_max_bytes: int = Field(
+        200 * 1024 * 1024,
+        ge=1024,
+        description="Largest upload `POST /collections/{id}/imports` accepts, in bytes (the "
+        "whole multipart body); a larger one is refused with 413 before it is read.",
+    )
     on_invalid_layer: Literal["abort", "warn"] = Field(
         "abort",
         description="What start-up does when a declared layer does not match the live schema.",
