@@ -158,8 +158,9 @@ def _openapi(module: Module, analysis: Analysis) -> dict[str, Any]:
     schema = analysis.input.model_json_schema()
     document: dict[str, Any] = {
         "summary": f"{analysis.title_zh} {analysis.title_en}",
+        # Never the layer ids: the document is the same for every caller, hidden layers too.
         "description": analysis.description
-        or f"Reads {', '.join(analysis.layers)}; answers 404 to a caller who may read none.",
+        or "Answers 404, as an unknown path, to a caller who may read none of the layers it reads.",
         "tags": [module.name],
         "responses": {
             "200": {

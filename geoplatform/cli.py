@@ -142,12 +142,48 @@ def serve(ctx: click.Context, port: int | None, host: str | None, workers: int |
     from geoplatform.platform import create_platform
 
     settings = settings_from(ctx)
-    create_platform(settings).engine.dispose()
+    platform = create_platform(settings)
+    try:
+        problem = connection_budget_problem(platform, workers or settings.workers)
+    finally:
+        platform.close()
+    if problem:
+        raise click.ClickException(problem)
     host, port = host or settings.host, port or settings.port
     granian = shutil.which("granian", path=os.path.dirname(sys.executable)) or "granian"
     args = granian_arguments(settings, host, port, workers)
     console.print(f"serving on http://{host}:{port}")
     os.execv(granian, [granian, *args, "geoplatform.app:create_app"])
+
+
+# Connections kept free for psql, migrations, loads and monitoring while the platform is served.
+CONNECTION_HEADROOM = 10
+
+
+def connections_per_worker(settings: Settings) -> int:
+    """The most connections one worker opens: the engine's pool and its overflow, the read pool,
+    and the LISTEN connection of the layer versions."""
+    return 2 * settings.db_pool_size + settings.db_pool_size + 1
+
+
+def connection_budget_problem(platform, workers: int) -> str | None:
+    """Why this many workers could exhaust the server's connections, or None."""
+    with platform.engine.connect() as conn:
+        limit, reserved = (
+            int(conn.execute(text(f"SHOW {name}")).scalar_one())
+            for name in ("max_connections", "superuser_reserved_connections")
+        )
+    needed = workers * connections_per_worker(platform.settings)
+    available = limit - reserved - CONNECTION_HEADROOM
+    if needed <= available:
+        return None
+    return (
+        f"{workers} workers may open {needed} connections "
+        f"({connections_per_worker(platform.settings)} each with GEOPLATFORM_DB_POOL_SIZE="
+        f"{platform.settings.db_pool_size}), more than the {available} the server leaves "
+        f"(max_connections {limit} - {reserved} reserved - {CONNECTION_HEADROOM} headroom): "
+        "lower GEOPLATFORM_WORKERS or GEOPLATFORM_DB_POOL_SIZE, or raise max_connections"
+    )
 
 
 def granian_arguments(settings: Settings, host: str, port: int, workers: int | None) -> list[str]:

@@ -87,7 +87,15 @@ class Settings(BaseSettings):
         "abort",
         description="What start-up does when a declared layer does not match the live schema.",
     )
-    db_pool_size: int = Field(5, ge=1, le=100, description="Connections per worker process.")
+    db_pool_size: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="Size of a worker's two pools: the engine's (transactions; as many again "
+        "when busy) and the read pool every feature, search and tile read shares. A worker "
+        "opens at most 3 x this + 1 connections; `geoplatform serve` refuses workers x that "
+        "beyond max_connections less the reserved ones and 10 of headroom.",
+    )
     db_connect_timeout: int = Field(
         2,
         ge=2,

@@ -24,7 +24,7 @@ import psycopg
 from psycopg_pool import PoolTimeout
 
 from geoplatform.circuit import DatabaseUnavailable
-from geoplatform.reads import ReadPool
+from geoplatform.reads import Reads
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ POLL_SECONDS = 5.0
 
 
 class LayerVersions:
-    def __init__(self, reads: ReadPool, conninfo: str) -> None:
+    def __init__(self, reads: Reads, conninfo: str) -> None:
         self._reads = reads
         self._conninfo = conninfo
         self._versions: dict[str, int] = {}

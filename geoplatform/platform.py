@@ -28,7 +28,7 @@ from geoplatform.modules import (
     load_modules,
     load_services,
 )
-from geoplatform.reads import ReadPool
+from geoplatform.reads import PurposeReads, ReadPool
 from geoplatform.registry import Registry
 
 T = TypeVar("T")
@@ -51,14 +51,18 @@ class Platform:
     _shared: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
     _shared_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def read_pool(self, name: str, session: Mapping[str, str] | None = None) -> ReadPool:
-        """An autocommit pool for one kind of read, with the request timeouts and the circuit."""
+    def read_pool(self, name: str, session: Mapping[str, str] | None = None) -> PurposeReads:
+        """Autocommit reads of one kind (``session``: its own settings) over the worker's one
+        read pool, which has the request timeouts and the circuit."""
+        return self.shared("read_pool", self._open_read_pool).for_purpose(name, session)
+
+    def _open_read_pool(self) -> ReadPool:
         settings = self.settings
         pool = ReadPool(
             settings.libpq_url,
             settings.db_pool_size,
-            name,
-            {**settings.request_session, **(session or {})},
+            "geoplatform-reads",
+            settings.request_session,
             circuit=self.circuit,
             timeout=settings.db_pool_timeout,
         )

@@ -15,7 +15,7 @@ import logging
 import os
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -29,6 +29,24 @@ log = logging.getLogger(__name__)
 def libpq_url(engine: Engine) -> str:
     """The engine's database as a libpq connection string (password included)."""
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class Reads(Protocol):
+    """What a service reads through: a ``ReadPool`` or one purpose of it."""
+
+    def value(
+        self,
+        sql: str,
+        params: Mapping[str, Any] | Sequence[Any] | None = None,
+        *,
+        binary: bool = False,
+    ) -> Any: ...
+
+    def rows(self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None) -> list: ...
+
+    def close(self) -> None: ...
+
+    def check(self) -> None: ...
 
 
 class LastInFirstOutPool(ConnectionPool):
@@ -119,6 +137,12 @@ class ReadPool:
     def rows(self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None) -> list:
         return self._run(lambda conn: conn.execute(sql, params).fetchall())
 
+    def for_purpose(self, name: str, session: Mapping[str, str] | None = None) -> PurposeReads:
+        """This pool's connections for one kind of read with settings of its own (the tiles'
+        generic plans, the gazetteer's trigram threshold), switched on a connection only when
+        it last served another kind: one pool per worker, whatever reads it serves."""
+        return PurposeReads(self, name, tuple(sorted((session or {}).items())))
+
     def close(self) -> None:
         with self._lock:
             if self._pool is not None and self._pid == os.getpid():
@@ -132,13 +156,14 @@ class ReadPool:
         if pool is not None:
             pool.check()
 
-    def _run(self, work):
+    def _run(self, work, session: tuple[tuple[str, str], ...] = ()):
         circuit = self._circuit
         if circuit is not None:
             circuit.check()
         pool = self._current()
         try:
             with pool.connection(timeout=self._timeout) as conn:
+                _switch_session(conn, session)
                 return work(conn)
         except psycopg.OperationalError as exc:
             if not is_unreachable(exc):
@@ -151,6 +176,7 @@ class ReadPool:
             log.warning("read pool: %s; reconnecting", exc)
             pool.check()
             with pool.connection(timeout=self._timeout) as conn:
+                _switch_session(conn, session)
                 return work(conn)
 
     def _current(self) -> ConnectionPool:
@@ -180,3 +206,57 @@ class ReadPool:
                 self._pool.open(wait=False)
                 self._pid = pid
         return self._pool
+
+
+class PurposeReads:
+    """One kind of read over a shared ``ReadPool`` (see ``ReadPool.for_purpose``)."""
+
+    def __init__(self, pool: ReadPool, name: str, session: tuple[tuple[str, str], ...]) -> None:
+        self.name = name
+        self._pool = pool
+        self._session = session
+
+    def value(
+        self,
+        sql: str,
+        params: Mapping[str, Any] | Sequence[Any] | None = None,
+        *,
+        binary: bool = False,
+    ) -> Any:
+        row = self._pool._run(
+            lambda conn: conn.execute(sql, params, binary=binary).fetchone(), self._session
+        )
+        return row[0] if row else None
+
+    def rows(self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None) -> list:
+        return self._pool._run(lambda conn: conn.execute(sql, params).fetchall(), self._session)
+
+    def close(self) -> None:
+        """The shared pool is the platform's to close."""
+
+    def check(self) -> None:
+        self._pool.check()
+
+
+# What a connection's purpose settings are now, and what RESET would give each (by connection).
+_SESSION_ATTRIBUTE = "_geoplatform_session"
+_RESET_VALUES = "SELECT name, reset_val FROM pg_settings WHERE name = ANY($1)"
+
+
+def _switch_session(conn: psycopg.Connection, session: tuple[tuple[str, str], ...]) -> None:
+    current: tuple[tuple[str, str], ...] = getattr(conn, _SESSION_ATTRIBUTE, ())
+    if current == session:
+        return
+    wanted = dict(session)
+    # Settings of the last purpose this one does not name go back to the session's own value.
+    dropped = [key for key, _ in current if key not in wanted]
+    if dropped:
+        for key, value in conn.execute(_RESET_VALUES, [dropped]).fetchall():
+            wanted[key] = value
+    if wanted:
+        keys, values = list(wanted), list(wanted.values())
+        conn.execute(
+            "SELECT set_config(k, v, false) FROM unnest($1::text[], $2::text[]) AS s(k, v)",
+            [keys, values],
+        )
+    setattr(conn, _SESSION_ATTRIBUTE, session)

@@ -17,6 +17,8 @@ from geoplatform.platform import create_platform
 from layers.base.load import LoadSummary, load_osm
 
 DEMO_OSM = DEFAULT_OSM_PATH
+# The browser fixtures (site_url, browser, session) for every test of a page.
+pytest_plugins = ("tests.browser",)
 
 
 def _throwaway_url(label: str) -> str:
@@ -83,9 +85,8 @@ def demo_city(demo_settings, demo_load) -> None:
 def demo_app(demo_settings, demo_load):
     app = create_app(demo_settings)
     yield app
-    # Stop the tile service's version listener before the database is dropped under it.
-    app.blueprints["tiles"].tile_service.close()
-    app.extensions["geoplatform"].engine.dispose()
+    # Every pool and listener it opened, before the database is dropped under them.
+    app.extensions["geoplatform"].close()
 
 
 @pytest.fixture

@@ -422,9 +422,8 @@ def matrix(make_database, tmp_path_factory) -> Iterator[Matrix]:
         rasters = {raster.name: raster for raster in RasterCatalogue(data_dir)}
         yield Matrix(app, engine, keys, samples, rasters)
     finally:
-        # The tile service's LISTEN connection too, before the database is dropped under it.
-        app.blueprints["tiles"].tile_service.close()
-        app.extensions["geoplatform"].engine.dispose()
+        # Every pool and listener it opened, before the database is dropped under them.
+        app.extensions["geoplatform"].close()
         engine.dispose()
 
 
@@ -481,14 +480,13 @@ def test_base_style(matrix, layer_id, caller):
 CAPABILITIES = ["/", "/conformance", "/api", "/api.html", "/tileMatrixSets"]
 
 
-@pytest.mark.parametrize(
-    ("layer_id", "caller", "path"), cases(LAYER_IDS, list(CALLERS), CAPABILITIES)
-)
-def test_capability_documents_name_no_unreadable_layer(matrix, layer_id, caller, path):
+@pytest.mark.parametrize(("caller", "path"), cases(list(CALLERS), CAPABILITIES))
+def test_capability_documents_name_no_unreadable_layer(matrix, caller, path):
     # The OpenAPI document describes routes, not collections: it names no layer but the example
     # in the collectionId parameter (base.roads, public). Whatever it lists, never a hidden one.
-    if not may_read(matrix.layer(layer_id).access, caller):
-        assert not mentions(matrix.once(caller, path), layer_id)
+    document = matrix.once(caller, path)
+    hidden = [layer.id for layer in matrix.registry if not may_read(layer.access, caller)]
+    assert [layer_id for layer_id in hidden if mentions(document, layer_id)] == []
 
 
 @pytest.mark.parametrize("route", ["/search", "/reverse"])

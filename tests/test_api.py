@@ -20,7 +20,7 @@ def test_healthz_503_when_schema_behind(make_database):
     # The core's history and the enabled modules' branches have one head between them today.
     (heads,) = migrate.head_revisions(settings)
     response = app.test_client().get("/healthz")
-    app.extensions["geoplatform"].engine.dispose()
+    app.extensions["geoplatform"].close()
     assert response.status_code == 503
     assert response.json["reason"] == (
         f"database schema at revision 0001, expected revision {heads}: run `geoplatform db upgrade`"

@@ -33,4 +33,4 @@ def test_anonymous_caller_does_not_learn_of_internal_layers(demo_settings, demo_
         response = client.get(f"/collections/{layer_id}")
         assert response.status_code == 404
         assert response.json["description"] == f"no collection {layer_id!r}"
-    app.extensions["geoplatform"].engine.dispose()
+    app.extensions["geoplatform"].close()

@@ -33,7 +33,7 @@ def platform_client(settings, **overrides) -> Iterator:
     try:
         yield app.test_client()
     finally:
-        app.extensions["geoplatform"].engine.dispose()
+        app.extensions["geoplatform"].close()
 
 
 def new_key(engine, department: str = "water_utility", role: str = "viewer") -> str:

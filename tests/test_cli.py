@@ -142,3 +142,13 @@ def _get_when_up(url: str, server: subprocess.Popen, wait: float = 30) -> str:
         except OSError:
             time.sleep(0.3)
     pytest.fail(f"no answer from {url} within {wait} s")
+
+
+def test_serve_refuses_more_workers_than_the_server_has_connections_for(demo_settings, demo_load):
+    # 200 workers x (3 x 5 + 1) connections is far beyond PostgreSQL's default of 100.
+    result = run(demo_settings, "serve", "--workers", "200", "--port", str(free_port()))
+    assert result.returncode == 1
+    assert "200 workers may open 3200 connections (16 each with GEOPLATFORM_DB_POOL_SIZE=5)" in (
+        result.stderr
+    )
+    assert "lower GEOPLATFORM_WORKERS or GEOPLATFORM_DB_POOL_SIZE" in result.stderr

@@ -105,4 +105,4 @@ def test_warn_mode_starts_anyway(demo_settings, demo_load):
     )
     app = create_app(settings)
     assert "broken.roads" in app.extensions["geoplatform"].registry
-    app.extensions["geoplatform"].engine.dispose()
+    app.extensions["geoplatform"].close()

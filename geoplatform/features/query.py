@@ -46,7 +46,7 @@ from geoplatform.features.cql import GEOMETRY, SQL_TYPES, FilterTranslator, Quer
 from geoplatform.features.crs import Crs
 from geoplatform.features.etag import row_etag
 from geoplatform.features.params import ItemsQuery, TimeInterval, queryable_properties
-from geoplatform.reads import ReadPool
+from geoplatform.reads import Reads
 from geoplatform.registry import Layer
 
 ALIAS = "t"
@@ -370,7 +370,7 @@ def _key(name: str) -> ColumnElement:
 class FeatureStore:
     """Reads pages and single features of registered layers."""
 
-    def __init__(self, reads: ReadPool) -> None:
+    def __init__(self, reads: Reads) -> None:
         self.reads = reads
 
     def page(self, layer: Layer, query: ItemsQuery) -> Page:

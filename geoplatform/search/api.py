@@ -35,7 +35,6 @@ def make_search_blueprint(platform, principal: Callable[[], Principal]) -> Bluep
     registry: Registry = platform.registry
     pool = platform.read_pool("geoplatform-search", SESSION)
     blueprint = Blueprint("search", __name__)
-    blueprint.search_pool = pool
 
     @blueprint.get("/search")
     @operation(**SEARCH_OPERATION)

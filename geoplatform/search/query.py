@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from geoplatform.crs import CGCS2000
-from geoplatform.reads import ReadPool
+from geoplatform.reads import Reads
 from geoplatform.registry import Layer
 
 MAX_QUERY_LENGTH = 100
@@ -86,7 +86,7 @@ class Hit:
         return f"{self.name}, {self.context}" if self.context else self.name
 
 
-def search(pool: ReadPool, layers: Sequence[Layer], request: SearchRequest) -> list[Hit]:
+def search(pool: Reads, layers: Sequence[Layer], request: SearchRequest) -> list[Hit]:
     """The best ``request.limit`` hits in ``layers`` (which the caller may read), best first.
 
     ``pool`` must have been opened with ``SESSION``."""

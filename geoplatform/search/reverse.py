@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from geoplatform.crs import CGCS2000, WEB_MERCATOR
-from geoplatform.reads import ReadPool
+from geoplatform.reads import Reads
 from geoplatform.registry import Layer
 from geoplatform.search.query import (
     DEGREE_DIGITS,
@@ -64,7 +64,7 @@ class Location:
     grid: Found | None
 
 
-def reverse_geocode(pool: ReadPool, layers: Sequence[Layer], lon: float, lat: float) -> Location:
+def reverse_geocode(pool: Reads, layers: Sequence[Layer], lon: float, lat: float) -> Location:
     """What lies at (lon, lat) in ``layers``, which the caller may read."""
 
     def role(name: str) -> tuple[Layer, ...]:
@@ -81,7 +81,7 @@ def reverse_geocode(pool: ReadPool, layers: Sequence[Layer], lon: float, lat: fl
     )
 
 
-def containing(pool: ReadPool, layers: tuple[Layer, ...], lon: float, lat: float) -> list[Found]:
+def containing(pool: Reads, layers: tuple[Layer, ...], lon: float, lat: float) -> list[Found]:
     """The features of ``layers`` containing the point, largest first."""
     if not layers:
         return []
@@ -89,7 +89,7 @@ def containing(pool: ReadPool, layers: tuple[Layer, ...], lon: float, lat: float
     return [Found(layers[index], fid, name, type_) for index, fid, name, type_ in rows]
 
 
-def nearest(pool: ReadPool, layers: tuple[Layer, ...], lon: float, lat: float) -> Found | None:
+def nearest(pool: Reads, layers: tuple[Layer, ...], lon: float, lat: float) -> Found | None:
     """The nearest named feature of ``layers`` within NEAREST_WITHIN_M, or None."""
     if not layers:
         return None

@@ -8,8 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from geoplatform.keys import Department
+from geoplatform.refdata import read_table
 
-EMERGENCY = "emergency_management"
+# Departments that read every network besides its owner: a policy of the city, kept as data.
+OTHER_READERS = frozenset(row["department"] for row in read_table("pipeline/readers"))
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,9 @@ BY_NAME = {utility.name: utility for utility in UTILITIES}
 
 
 def readers(utility: Utility) -> frozenset[str]:
-    """Who may read a utility's network: its owner and emergency management, nobody else."""
-    return frozenset({utility.department, EMERGENCY})
+    """Who may read a utility's network: its owner and the departments of
+    data/pipeline/readers.csv (emergency management), nobody else."""
+    return frozenset({utility.department, *OTHER_READERS})
 
 
 def utility_by_name_or_code(value: str) -> Utility:

@@ -81,7 +81,7 @@ def app(settings):
     app = create_app(settings)
     app.before_request_funcs.setdefault(None, []).append(_test_principal)
     yield app
-    app.extensions["geoplatform"].engine.dispose()
+    app.extensions["geoplatform"].close()
 
 
 @pytest.fixture(scope="module")

@@ -237,7 +237,7 @@ def temporal_client(make_database):
     engine.dispose()
     app = create_app(settings)
     yield app.test_client()
-    app.extensions["geoplatform"].engine.dispose()
+    app.extensions["geoplatform"].close()
 
 
 @pytest.mark.parametrize(

@@ -258,7 +258,7 @@ def test_limits_come_from_settings(demo_settings, demo_load):
     assert client.get("/collections/base.roads/items").json["numberReturned"] == 3
     response = client.get("/collections/base.roads/items?limit=6")
     assert response.json["description"] == "limit 6 is over the maximum of 5"
-    app.extensions["geoplatform"].engine.dispose()
+    app.extensions["geoplatform"].close()
 
 
 def test_internal_layers_are_404_for_anonymous_callers(demo_settings, demo_load):
@@ -271,7 +271,7 @@ def test_internal_layers_are_404_for_anonymous_callers(demo_settings, demo_load)
             assert response.status_code == 404, path
             assert response.json["description"] == f"no collection {layer_id!r}"
     assert client.get("/collections/base.roads/items?limit=1").status_code == 200
-    app.extensions["geoplatform"].engine.dispose()
+    app.extensions["geoplatform"].close()
 
 
 @pytest.mark.parametrize(

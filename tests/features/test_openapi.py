@@ -182,4 +182,4 @@ def test_blueprints_document_their_operations_with_a_decorator(demo_settings, de
     assert files["tags"] == ["extra"]
     assert files["parameters"][0]["schema"] == {"type": "string"}
     assert document["components"]["schemas"]["Widget"] == {"type": "object"}
-    app.extensions["geoplatform"].engine.dispose()
+    app.extensions["geoplatform"].close()

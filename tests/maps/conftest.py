@@ -18,8 +18,8 @@ def client(demo_settings, demo_load):
     update = {"modules": MODULES, "rate_limit_key_prefix": f"gp_test_{uuid.uuid4().hex}"}
     app = create_app(demo_settings.model_copy(update=update))
     yield app.test_client()
-    app.blueprints["tiles"].tile_service.close()
-    app.extensions["geoplatform"].engine.dispose()
+    # Every pool and listener it opened, before the database is dropped under them.
+    app.extensions["geoplatform"].close()
 
 
 def auth(engine, department: str, role: str) -> dict:

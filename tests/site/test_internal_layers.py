@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 
 from geoplatform.app import create_app
+from tests.browser import Session
 from tests.features.live_server import serve
 from tests.fixtures.internal import MODULE as INTERNAL
-from tests.site.conftest import Session
 
 HIDDEN = [layer.id for layer in INTERNAL.layers]
 
@@ -22,8 +22,8 @@ def internal_site_url(demo_settings, demo_load) -> Iterator[str]:
     app = create_app(settings)
     with serve(app) as url:
         yield url
-    app.blueprints["tiles"].tile_service.close()
-    app.extensions["geoplatform"].engine.dispose()
+    # Every pool and listener it opened, before the database is dropped under them.
+    app.extensions["geoplatform"].close()
 
 
 def test_an_anonymous_visitor_sees_no_internal_layer(browser, internal_site_url):

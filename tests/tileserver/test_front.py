@@ -157,5 +157,5 @@ def test_no_front_when_anonymous_callers_have_a_rate_limit(demo_settings, demo_l
         z, x, y = tile_at(VADUZ, 14)
         assert app.test_client().get(f"/tiles/base.roads/{z}/{x}/{y}.mvt").status_code == 200
     finally:
-        app.blueprints["tiles"].tile_service.close()
-        app.extensions["geoplatform"].engine.dispose()
+        # Every pool and listener it opened, before the database is dropped under them.
+        app.extensions["geoplatform"].close()

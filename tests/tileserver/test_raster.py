@@ -84,7 +84,7 @@ def raster_app(raster_settings):
             g.principal = Principal(department, "viewer")
 
     yield app
-    app.extensions["geoplatform"].engine.dispose()
+    app.extensions["geoplatform"].close()
 
 
 @pytest.fixture

@@ -281,7 +281,7 @@ def internal_app(demo_settings, demo_load):
     settings = demo_settings.model_copy(update={"modules": ["base", "tests.fixtures.internal"]})
     app = create_app(settings)
     yield app
-    app.extensions["geoplatform"].engine.dispose()
+    app.extensions["geoplatform"].close()
 
 
 def test_anonymous_caller_sees_no_internal_layer_in_any_style(internal_app):

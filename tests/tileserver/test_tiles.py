@@ -363,4 +363,4 @@ def test_internal_layers_are_not_served_to_anonymous_callers(demo_settings, demo
         assert response.status_code == 404, path
         assert "base.roads" not in response.get_data(as_text=True)
     assert get_tile(client, "base.roads", z, x, y).status_code == 200
-    app.extensions["geoplatform"].engine.dispose()
+    app.extensions["geoplatform"].close()

@@ -6,9 +6,6 @@ import pytest
 
 from layers.pipeline.load import DemoSummary, load_demo_networks
 
-# The site's browser fixtures, for the module's own page (test_map_page.py).
-from tests.site.conftest import browser, session, site_url  # noqa: F401
-
 
 @pytest.fixture(scope="session")
 def demo_pipeline(demo_engine) -> DemoSummary:

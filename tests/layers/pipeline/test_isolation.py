@@ -180,8 +180,8 @@ def api(sketch):
             "Authorization": f"Bearer {create_key(conn, 'water_utility', 'editor')[1]}"
         }
     yield app.test_client(), keys
-    app.blueprints["tiles"].tile_service.close()
-    app.extensions["geoplatform"].engine.dispose()
+    # Every pool and listener it opened, before the database is dropped under them.
+    app.extensions["geoplatform"].close()
 
 
 def test_isolation_over_http(api):

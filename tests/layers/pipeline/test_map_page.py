@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from geoplatform.db import transaction
 from geoplatform.keys import create_key
-from tests.site.conftest import ARTIFACTS
+from tests.browser import ARTIFACTS
 
 # A main in the centre of Vaduz, where a burst leaves customers without water.
 _A_MAIN_IN_VADUZ = """

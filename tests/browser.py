@@ -1,4 +1,7 @@
-"""A real browser on the map site: Debian's Chromium driven by Playwright, WebGL in software.
+"""A real browser on the site: Debian's Chromium driven by Playwright, WebGL in software.
+
+A plugin of the root conftest, so that the site's tests and each module's page tests share one
+browser (Playwright's sync API starts once per process).
 
 Playwright's own browser downloads are never used (no ``playwright install``): the tests launch
 ``/usr/bin/chromium`` (``scripts/install-system.sh`` installs it) and skip when it is missing.
@@ -23,7 +26,7 @@ CHROMIUM_ARGS = [
     "--enable-unsafe-swiftshader",
     "--ignore-gpu-blocklist",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 
 @dataclass
