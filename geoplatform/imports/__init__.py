@@ -107,7 +107,7 @@ def import_file(
     report = ImportReport(file=options.name or path.name, layer=layer.id, mode=options.mode)
     progress("reading", 0, 0)
     csv = CsvGeometry(options.wkt_column, options.x_column, options.y_column)
-    source = read_source(path, options.source_layer, csv)
+    source = read_source(path, options.source_layer, csv, report.file)
     report.format = source.format
     total = len(source.frame)
     progress("reading", total, total)

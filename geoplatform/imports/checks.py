@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS
-from pyproj.exceptions import CRSError
+from pyproj.exceptions import CRSError, ProjError
 from shapely.geometry.base import BaseGeometry
 
 from geoplatform.imports.read import Source
@@ -93,39 +93,54 @@ def check_rows(
     report: ImportReport,
     progress: Callable[[int], None] = lambda done: None,
 ) -> CheckedRows:
-    frame = source.frame
-    report.read = len(frame)
-    geometries = _in_storage_crs(frame, crs, layer)
+    """The rows that pass; every refusal and whole-file problem goes into ``report``."""
+    report.read = len(source.frame)
+    try:
+        geometries = _in_storage_crs(source.frame, crs, layer)
+    except ProjError as exc:
+        report.problems.append(
+            f"the coordinates cannot be transformed from {_crs_name(crs)} to "
+            f"EPSG:{layer.srid}: {exc}"
+        )
+        return CheckedRows((), [])
     matched = _matched_columns(source, layer, report)
-    missing = sorted(rules.required - set(matched.values()))
-    for name in missing:
+    for name in sorted(rules.required - set(matched.values())):
         report.problems.append(
             f"the file has no column {name!r}: {layer.id} needs a value in every row"
         )
-    properties = {p.name: p for p in layer.properties}
     columns = tuple(matched.values())
-    cells = [frame[file_column].tolist() for file_column in matched]
+    declared = {p.name: p for p in layer.properties}
+    properties = [declared[column] for column in columns]
+    cells = [source.frame[file_column].tolist() for file_column in matched]
     rows = []
     heights = 0
     for position, geometry in enumerate(geometries):
-        row = position + 1
         wkb, has_z = _checked_geometry(source, position, geometry, layer, report)
         heights += has_z
-        values = []
-        for column, values_of_column in zip(columns, cells, strict=True):
-            value = _checked_value(properties[column], values_of_column[position], rules)
-            if isinstance(value, WrongValue):
-                report.refuse(row, column, str(value))
-            values.append(value)
-        if wkb is not None and not any(isinstance(v, WrongValue) for v in values):
-            rows.append((*values, row, wkb))
-        if row % 1000 == 0:
-            progress(row)
+        values = [column[position] for column in cells]
+        checked = _checked_values(position + 1, properties, values, rules, report)
+        if wkb is not None and checked is not None:
+            rows.append((*checked, position + 1, wkb))
+        if (position + 1) % 1000 == 0:
+            progress(position + 1)
     progress(len(geometries))
     _note_mixed_types(report, layer)
     if heights:
         report.notes.append(f"{heights:,} geometries had heights (Z); stored without them")
     return CheckedRows(columns, rows)
+
+
+def _checked_values(
+    row: int, properties: list[Property], values: list, rules: TableRules, report: ImportReport
+) -> list | None:
+    """The row's values converted to their types, or None when one does not convert."""
+    converted = []
+    for prop, value in zip(properties, values, strict=True):
+        try:
+            converted.append(_checked_value(prop, value, rules))
+        except WrongValue as wrong:
+            report.refuse(row, prop.name, str(wrong))
+    return converted if len(converted) == len(properties) else None
 
 
 # --- CRS -----------------------------------------------------------------------------------
@@ -155,7 +170,11 @@ def _in_storage_crs(frame, crs: CRS, layer: Layer) -> np.ndarray:
 
 
 def _checked_geometry(
-    source: Source, position: int, geometry: BaseGeometry | None, layer: Layer, report
+    source: Source,
+    position: int,
+    geometry: BaseGeometry | None,
+    layer: Layer,
+    report: ImportReport,
 ) -> tuple[bytes | None, bool]:
     """The geometry as WKB ready to store (None when refused) and whether it had heights."""
     row = position + 1
@@ -257,19 +276,16 @@ def _matched_columns(source: Source, layer: Layer, report: ImportReport) -> dict
 
 
 def _checked_value(prop: Property, value: Any, rules: TableRules) -> Any:
-    """The value to store, or a WrongValue saying why it cannot be."""
+    """The value to store; WrongValue saying why it cannot be."""
     if _is_null(value):
         if prop.name in rules.not_null:
-            return WrongValue(f"empty, but {prop.name} is required")
+            raise WrongValue(f"empty, but {prop.name} is required")
         return None
-    try:
-        converted = _CONVERT[prop.type](value)
-    except WrongValue as wrong:
-        return wrong
+    converted = _CONVERT[prop.type](value)
     bounds = rules.integer_range(prop.name) if prop.type == "integer" else None
     if bounds and not bounds[0] <= converted <= bounds[1]:
         sql_type = rules.sql_types[prop.name]
-        return WrongValue(f"{converted} does not fit the column ({sql_type})")
+        raise WrongValue(f"{converted} does not fit the column ({sql_type})")
     return converted
 
 

@@ -87,49 +87,51 @@ def suffix_of(name: str, head: bytes) -> str:
 
 
 def read_source(
-    path: Path, source_layer: str | None = None, csv: CsvGeometry = CsvGeometry()
+    path: Path,
+    source_layer: str | None = None,
+    csv: CsvGeometry = CsvGeometry(),
+    name: str | None = None,
 ) -> Source:
-    """The file's rows, or UnreadableFile naming why GDAL could not read it."""
+    """The file's rows, or UnreadableFile naming why GDAL could not read it. ``name`` is the
+    file's name in messages (an upload's, where ``path`` is a temporary file)."""
+    name = name or path.name
     if not path.is_file():
         raise UnreadableFile(f"file not found: {path}")
     with path.open("rb") as handle:
-        suffix = suffix_of(path.name, handle.read(32))
+        suffix = suffix_of(name, handle.read(32))
     if suffix != path.suffix.lower():
-        raise UnreadableFile(f"{path.name}: looks like {FORMATS[suffix]}; name it *{suffix}")
-    layer = _source_layer(path, source_layer)
+        raise UnreadableFile(f"{name}: looks like {FORMATS[suffix]}; name it *{suffix}")
     try:
+        layer = _source_layer(path, name, source_layer)
         if suffix == ".csv":
-            return _read_csv(path, layer, csv)
+            return _read_csv(path, name, layer, csv)
         frame = pyogrio.read_dataframe(path, layer=layer)
     except _READ_ERRORS as exc:
-        raise UnreadableFile(f"{path.name} cannot be read as {FORMATS[suffix]}: {exc}") from None
+        raise UnreadableFile(f"{name} cannot be read as {FORMATS[suffix]}: {exc}") from None
     if not isinstance(frame, gpd.GeoDataFrame):
-        raise UnreadableFile(f"{path.name}: the layer {layer!r} has no geometry")
+        raise UnreadableFile(f"{name}: the layer {layer!r} has no geometry")
     return Source(frame, FORMATS[suffix], frame.crs)
 
 
-def _source_layer(path: Path, wanted: str | None) -> str | None:
-    try:
-        names = [str(name) for name, _ in pyogrio.list_layers(path)]
-    except _READ_ERRORS as exc:
-        raise UnreadableFile(f"{path.name} cannot be read: {exc}") from None
+def _source_layer(path: Path, name: str, wanted: str | None) -> str:
+    names = [str(layer) for layer, _ in pyogrio.list_layers(path)]
     if not names:
-        raise UnreadableFile(f"{path.name} holds no layer")
+        raise UnreadableFile(f"{name} holds no layer")
     if wanted is not None:
         if wanted not in names:
             raise UnreadableFile(
-                f"{path.name} has no layer {wanted!r}; it has {', '.join(map(repr, names))}"
+                f"{name} has no layer {wanted!r}; it has {', '.join(map(repr, names))}"
             )
         return wanted
     if len(names) > 1:
         raise UnreadableFile(
-            f"{path.name} holds {len(names)} layers ({', '.join(map(repr, names))}): "
+            f"{name} holds {len(names)} layers ({', '.join(map(repr, names))}): "
             "name the one to import (--source-layer)"
         )
     return names[0]
 
 
-def _read_csv(path: Path, layer: str | None, wanted: CsvGeometry) -> Source:
+def _read_csv(path: Path, name: str, layer: str, wanted: CsvGeometry) -> Source:
     # All text: the checks convert each cell to its property's type and name the ones that
     # do not convert; GDAL's type guessing would turn a column with one stray letter to text.
     table = pyogrio.read_dataframe(
@@ -149,7 +151,7 @@ def _read_csv(path: Path, layer: str | None, wanted: CsvGeometry) -> Source:
         used = (x, y)
     else:
         raise UnreadableFile(
-            f"{path.name}: no geometry column found; name a WKT column (--wkt-column) or the "
+            f"{name}: no geometry column found; name a WKT column (--wkt-column) or the "
             f"coordinate columns (--x-column, --y-column); the file has {', '.join(columns)}"
         )
     frame = gpd.GeoDataFrame(table.drop(columns=list(used)), geometry=geometries, crs=None)
