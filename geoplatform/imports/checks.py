@@ -75,8 +75,10 @@ def source_crs(source: Source, named: str | None) -> CRS | str:
         except CRSError:
             return f"--crs {named!r} is not a CRS pyproj knows (give it as EPSG:4326, say)"
     if source.crs is None and given is None:
-        hint = "EPSG:4490 or EPSG:4326 for longitude and latitude"
-        return f"the file declares no CRS; name the CRS of its coordinates with --crs ({hint})"
+        return (
+            "the file declares no CRS; name the CRS of its coordinates with --crs (the field "
+            "crs over HTTP), EPSG:4490 or EPSG:4326 for longitude and latitude, say"
+        )
     if source.crs is not None and given is not None and not _same_crs(source.crs, given):
         return (
             f"--crs {named} contradicts the file's own CRS, {_crs_name(source.crs)}; "

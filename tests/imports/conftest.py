@@ -13,6 +13,7 @@ from sqlalchemy import text
 from geoplatform.app import create_app
 from geoplatform.auth import Principal
 from geoplatform.db import make_engine
+from geoplatform.platform import create_platform
 from tests.fixtures import editable
 from tests.imports import survey
 
@@ -60,8 +61,6 @@ def engine(settings):
 
 @pytest.fixture(scope="package")
 def platform(settings):
-    from geoplatform.platform import create_platform
-
     platform = create_platform(settings)
     yield platform
     platform.close()
@@ -72,10 +71,7 @@ def app(settings):
     app = create_app(settings)
     app.before_request_funcs.setdefault(None, []).append(_test_principal)
     yield app
-    tiles = app.blueprints.get("tiles")
-    if tiles is not None:
-        tiles.tile_service.close()
-    app.extensions["geoplatform"].engine.dispose()
+    app.extensions["geoplatform"].close()
 
 
 @pytest.fixture

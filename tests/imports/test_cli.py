@@ -9,6 +9,7 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
+from geoplatform.cli import cli
 from geoplatform.imports.cli import import_command
 from tests.imports import files
 from tests.imports.conftest import snapshot
@@ -240,3 +241,25 @@ def test_an_unknown_layer_is_named(settings, tmp_path):
 
     assert result.exit_code == 2
     assert "no layer 'editable.nothing'" in result.output
+
+
+def test_a_file_of_several_layers_needs_the_one_named(settings, engine, empty_layers, tmp_path):
+    path = tmp_path / "survey.gpkg"
+    files.hydrants(2).to_file(path, layer="hydrants", driver="GPKG")
+    files.zones().to_file(path, layer="zones", driver="GPKG")
+
+    output = refused(settings, engine, HYDRANTS, str(path))
+    assert "survey.gpkg holds 2 layers ('hydrants', 'zones')" in output
+
+    chosen = geoplatform_import(
+        settings, str(path), "--layer", HYDRANTS, "--source-layer", "hydrants"
+    )
+    assert chosen.exit_code == 0, chosen.output
+    assert snapshot(engine, HYDRANTS).rows == 2
+
+
+def test_the_command_is_part_of_geoplatform(settings):
+    result = CliRunner().invoke(cli, ["import", "--help"], obj=settings)
+
+    assert result.exit_code == 0
+    assert "--layer" in result.output and "--mode [append|replace]" in result.output

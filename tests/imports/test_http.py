@@ -45,13 +45,18 @@ def gpkg(tmp_path) -> Path:
     return files.write(files.hydrants(6), tmp_path / "survey.gpkg")
 
 
-def test_an_editor_imports_and_the_features_are_served(client, engine, empty_layers, gpkg):
-    response = post_file(client, gpkg)
+@pytest.mark.parametrize("name", ["survey.gpkg", "survey.zip"])
+def test_an_editor_imports_and_the_features_are_served(
+    client, engine, empty_layers, tmp_path, name
+):
+    path = files.write(files.hydrants(6), tmp_path / name)
+
+    response = post_file(client, path)
 
     assert response.status_code == 201, response.json
     body = response.json
     assert (body["read"], body["written"], body["refused"]) == (6, 6, 0)
-    assert (body["before"], body["after"], body["file"]) == (0, 6, "survey.gpkg")
+    assert (body["before"], body["after"], body["file"]) == (0, 6, name)
     assert body["version"] == snapshot(engine, HYDRANTS).version
     items = client.get(
         f"/collections/{HYDRANTS}/items", headers={"X-Test-Principal": WATER_VIEWER}
@@ -129,8 +134,8 @@ def test_a_file_without_crs_is_422_naming_the_problem(client, engine, tmp_path):
     body = refused(client, engine, path, 422)
 
     assert body["problems"] == [
-        "the file declares no CRS; name the CRS of its coordinates with --crs "
-        "(EPSG:4490 or EPSG:4326 for longitude and latitude)"
+        "the file declares no CRS; name the CRS of its coordinates with --crs (the field crs "
+        "over HTTP), EPSG:4490 or EPSG:4326 for longitude and latitude, say"
     ]
 
 

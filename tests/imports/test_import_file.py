@@ -40,12 +40,21 @@ def stored_hydrants(engine) -> list[dict]:
     [
         (".gpkg", {}),
         (".zip", {}),
+        (".shp", {}),
         (".geojson", {}),
         (".fgb", {}),
         (".csv", {"crs": "EPSG:4490"}),
         ("lonlat.csv", {"crs": "EPSG:4490"}),
     ],
-    ids=["GeoPackage", "zipped Shapefile", "GeoJSON", "FlatGeobuf", "CSV WKT", "CSV lon/lat"],
+    ids=[
+        "GeoPackage",
+        "zipped Shapefile",
+        "Shapefile",
+        "GeoJSON",
+        "FlatGeobuf",
+        "CSV WKT",
+        "CSV lon/lat",
+    ],
 )
 def test_each_format_round_trips_into_the_layer(
     platform, engine, empty_layers, tmp_path, suffix, options
