@@ -280,8 +280,12 @@ def _matched_columns(source: Source, layer: Layer, report: ImportReport) -> dict
 def _checked_value(prop: Property, value: Any, rules: TableRules) -> Any:
     """The value to store; WrongValue saying why it cannot be."""
     if _is_null(value):
-        if prop.name in rules.not_null:
+        if prop.name in rules.required:
             raise WrongValue(f"empty, but {prop.name} is required")
+        if prop.name in rules.not_null:
+            raise WrongValue(
+                f"empty, but {prop.name} may not be; leave the column out to take its default"
+            )
         return None
     converted = _CONVERT[prop.type](value)
     bounds = rules.integer_range(prop.name) if prop.type == "integer" else None

@@ -17,6 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from geoplatform.db import make_engine
 from geoplatform.imports import (
     ImportOptions,
     ImportRefused,
@@ -64,6 +65,9 @@ def import_command(
     or x/y columns) into a layer: every row checked first, all or nothing."""
     settings = ctx.find_root().obj
     platform = create_platform(settings)
+    # Not the platform's engine: its connections carry the web requests' statement and lock
+    # timeouts, and an import from the command line may take as long as the file needs.
+    engine = make_engine(settings)
     try:
         if layer_id not in platform.registry:
             raise click.BadParameter(f"no layer {layer_id!r}", param_hint="--layer")
@@ -80,7 +84,7 @@ def import_command(
         layer = platform.registry.get(layer_id)
         with _progress() as progress:
             result = import_file(
-                platform.engine,
+                engine,
                 platform.registry,
                 layer,
                 file,
@@ -100,6 +104,7 @@ def import_command(
     except IngestError as error:
         raise click.ClickException(f"{error}; nothing was changed") from None
     finally:
+        engine.dispose()
         platform.close()
 
 

@@ -32,6 +32,7 @@ from geoplatform.layer_state import record_change
 from geoplatform.registry import Layer
 
 STAGE = "import_stage"
+_REFUSALS = (exc.IntegrityError, exc.DataError, psycopg.IntegrityError, psycopg.DataError)
 _PROGRESS_EVERY = 1000
 
 
@@ -79,8 +80,10 @@ def write_rows(
             report.after = _count(cursor, layer)
             report.version = _record_versions(conn, layer, readers)
             _audit(conn, actor, layer, report, options)
-    except (exc.DBAPIError, psycopg.Error) as error:
-        # A rule the checks cannot see (a unique index, a trigger): the database's own words.
+    except _REFUSALS as error:
+        # A rule the checks cannot see (a unique index, a column the layer does not declare):
+        # the database's own words. Timeouts and lost connections are not the file's fault and
+        # go on up (a 503 over HTTP).
         report.problems.append(f"the database refuses the rows: {_primary_message(error)}")
         raise ImportRefused(report) from None
 
@@ -169,7 +172,7 @@ def _insert_sql(layer: Layer, columns: tuple[str, ...]) -> sql.Composed:
     )
 
 
-def _primary_message(error: exc.DBAPIError | psycopg.Error) -> str:
+def _primary_message(error: Exception) -> str:
     original = error.orig if isinstance(error, exc.DBAPIError) else error
     diag = getattr(original, "diag", None)
     return getattr(diag, "message_primary", None) or str(original).splitlines()[0]

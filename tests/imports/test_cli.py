@@ -263,3 +263,19 @@ def test_the_command_is_part_of_geoplatform(settings):
 
     assert result.exit_code == 0
     assert "--layer" in result.output and "--mode [append|replace]" in result.output
+
+
+def test_a_rule_only_the_database_knows_refuses_the_whole_file(
+    settings, engine, empty_layers, tmp_path
+):
+    valves = gpd.GeoDataFrame(
+        {"code": ["V-1", "V-2", "V-1"], "material": ["DI", "PE", "CI"]},
+        geometry=files.hydrants(3).geometry,
+        crs="EPSG:4490",
+    )
+    path = files.write(valves, tmp_path / "valves.gpkg")
+
+    output = refused(settings, engine, VALVES, str(path))
+
+    assert "the database refuses the rows: duplicate key value violates unique constraint" in output
+    assert "uq_valves_code" in output

@@ -4,6 +4,8 @@ count and audit trail move with the data."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import shapely
 from pyproj import Transformer
@@ -191,3 +193,75 @@ def test_extra_columns_are_reported_and_ignored(platform, engine, empty_layers, 
     assert result.written == 2
     assert result.report.ignored_columns == ["colour"]
     assert any("colour" in note for note in result.report.notes)
+
+
+def stored_properties(engine) -> list[dict]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                """SELECT name, pressure_bar, outlets, in_service, installed, inspected_at, attrs
+                     FROM editable.hydrants ORDER BY id"""
+            )
+        )
+        return [row._asdict() for row in rows]
+
+
+def test_text_cells_convert_to_every_declared_type(platform, engine, empty_layers, tmp_path):
+    path = tmp_path / "hydrants.csv"
+    path.write_text(
+        "name,pressure_bar,outlets,in_service,installed,inspected_at,attrs,lon,lat\n"
+        'H-1,3.5,2,false,2019-04-30,2026-11-20T09:30:00+08:00,"{""valve"": ""A""}",120.6,31.3\n'
+        "H-2,,,true,,,,120.61,31.31\n"
+    )
+
+    run_import(platform, HYDRANTS, path, crs="EPSG:4326")
+
+    first, second = stored_properties(engine)
+    assert first["pressure_bar"] == 3.5
+    assert (first["outlets"], first["in_service"]) == (2, False)
+    assert first["installed"].isoformat() == "2019-04-30"
+    assert first["inspected_at"].isoformat() == "2026-11-20T01:30:00+00:00"
+    assert first["attrs"] == {"valve": "A"}
+    assert second == {
+        "name": "H-2",
+        "pressure_bar": None,
+        "outlets": None,
+        "in_service": True,
+        "installed": None,
+        "inspected_at": None,
+        "attrs": None,
+    }
+
+
+def test_a_column_left_out_takes_its_default(platform, engine, empty_layers, tmp_path):
+    path = files.write(files.hydrants(2), tmp_path / "hydrants.gpkg")
+
+    run_import(platform, HYDRANTS, path)
+
+    assert [row["in_service"] for row in stored_properties(engine)] == [True, True]
+
+
+def test_typed_geojson_values_are_stored_as_they_are(platform, engine, empty_layers, tmp_path):
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": list(files.SUZHOU)},
+        "properties": {
+            "name": "H-1",
+            "pressure_bar": 4,
+            "outlets": 3,
+            "in_service": True,
+            "installed": "2020-02-29",
+            "inspected_at": "2026-11-20T09:30:00Z",
+            "attrs": {"valve": "B", "sizes": [80, 100]},
+        },
+    }
+    path = tmp_path / "hydrants.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+
+    run_import(platform, HYDRANTS, path)
+
+    (stored,) = stored_properties(engine)
+    assert stored["pressure_bar"] == 4.0 and stored["outlets"] == 3
+    assert stored["installed"].isoformat() == "2020-02-29"
+    assert stored["inspected_at"].isoformat() == "2026-11-20T09:30:00+00:00"
+    assert stored["attrs"] == {"valve": "B", "sizes": [80, 100]}
