@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -180,43 +181,46 @@ def _checked_geometry(
 ) -> tuple[bytes | None, bool]:
     """The geometry as WKB ready to store (None when refused) and whether it had heights."""
     row = position + 1
-    column = source.geometry_columns[0] if source.geometry_columns else "geometry"
     if position in source.geometry_errors:
-        column, reason = source.geometry_errors[position]
-        report.refuse(row, column, reason)
+        report.refuse(row, *source.geometry_errors[position])
         return None, False
-    if geometry is None:
-        report.refuse(row, column, "no geometry")
-        return None, False
-    kind = geometry.geom_type
-    report.geometry_types[kind] += 1
-    if geometry.is_empty:
-        report.refuse(row, column, f"empty geometry ({kind} EMPTY)")
-        return None, False
-    if not _accepts(layer, kind):
-        report.refuse(row, column, f"{kind}: {layer.id} takes {_accepted(layer)}")
-        return None, False
-    if not _finite(geometry, layer):
-        report.refuse(
-            row,
-            column,
-            f"coordinates out of range in EPSG:{layer.srid} after reprojection: "
-            "is the file's CRS the right one?",
-        )
+    column = source.geometry_columns[0] if source.geometry_columns else "geometry"
+    if geometry is not None:
+        report.geometry_types[geometry.geom_type] += 1
+    problem = _geometry_problem(geometry, layer)
+    if problem is not None:
+        report.refuse(row, column, problem)
         return None, False
     has_z = bool(shapely.has_z(geometry))
     if has_z:
         geometry = shapely.force_2d(geometry)
     if not geometry.is_valid:
-        reason = shapely.is_valid_reason(geometry)
         fixed = shapely.make_valid(geometry)
         if fixed.is_empty or not _accepts(layer, fixed.geom_type):
             became = "nothing" if fixed.is_empty else f"a {fixed.geom_type}"
+            reason = shapely.is_valid_reason(geometry)
             report.refuse(row, column, f"invalid geometry ({reason}); repair makes it {became}")
             return None, has_z
         report.repaired += 1
         geometry = fixed
     return shapely.to_wkb(_promoted(geometry, layer)), has_z
+
+
+def _geometry_problem(geometry: BaseGeometry | None, layer: Layer) -> str | None:
+    """Why the geometry cannot go into the layer whatever a repair does, or None."""
+    if geometry is None:
+        return "no geometry"
+    kind = geometry.geom_type
+    if geometry.is_empty:
+        return f"empty geometry ({kind} EMPTY)"
+    if not _accepts(layer, kind):
+        return f"{kind}: {layer.id} takes {_accepted(layer)}"
+    if not _in_range(geometry, layer.srid):
+        return (
+            f"coordinates out of range in EPSG:{layer.srid} after reprojection: "
+            "is the file's CRS the right one?"
+        )
+    return None
 
 
 def _accepts(layer: Layer, kind: str) -> bool:
@@ -237,13 +241,17 @@ def _promoted(geometry: BaseGeometry, layer: Layer) -> BaseGeometry:
     return geometry
 
 
-def _finite(geometry: BaseGeometry, layer: Layer) -> bool:
-    west, south, east, north = geometry.bounds
-    if not all(math.isfinite(v) for v in (west, south, east, north)):
+def _in_range(geometry: BaseGeometry, srid: int) -> bool:
+    bounds = geometry.bounds
+    if not all(math.isfinite(v) for v in bounds):
         return False
-    if CRS.from_epsg(layer.srid).is_geographic:
-        return -180 <= west <= east <= 180 and -90 <= south <= north <= 90
-    return True
+    west, south, east, north = bounds
+    return not _is_geographic(srid) or (-180 <= west <= east <= 180 and -90 <= south <= north <= 90)
+
+
+@cache
+def _is_geographic(srid: int) -> bool:
+    return CRS.from_epsg(srid).is_geographic
 
 
 def _note_mixed_types(report: ImportReport, layer: Layer) -> None:
