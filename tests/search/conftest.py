@@ -23,8 +23,7 @@ def internal_client(demo_settings, demo_load) -> Iterator:
     try:
         yield app.test_client()
     finally:
-        app.blueprints["search"].search_pool.close()
-        app.extensions["geoplatform"].engine.dispose()
+        app.extensions["geoplatform"].close()
 
 
 @pytest.fixture(scope="module")
