@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from importlib import metadata
 
 from flask import Flask, request
@@ -91,11 +92,46 @@ def _build_app(platform: Platform) -> Flask:
 
 
 def refuse_nul_characters() -> None:
-    """400 for a URL whose path or query holds a NUL character: PostgreSQL text cannot hold one, so
-    no such URL names anything here, and a NUL that reached a statement would fail it (500)."""
+    """400 for a URL, or a JSON body, holding a NUL character or (in JSON) a lone UTF-16
+    surrogate: PostgreSQL text can hold neither, so no such request names anything here, and
+    one that reached a statement would fail it (500)."""
     args = request.args.items(multi=True)
     if "\x00" in request.path or any("\x00" in k + v for k, v in args):
         raise InvalidParameter("the URL holds a NUL character (%00)")
+    if request.is_json and request.content_length:
+        try:
+            found = _unstorable_text(request.get_json(silent=True), "")
+        except RecursionError:
+            raise InvalidParameter("the body nests deeper than any document here can") from None
+        if found is not None:
+            place, what = found
+            raise InvalidParameter(f"the body holds {what} at {place or 'its top level'}")
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable_text(value: object, path: str) -> tuple[str, str] | None:
+    """Where in a JSON document a string (or a key) holds what PostgreSQL cannot store."""
+    if isinstance(value, str):
+        found = _UNSTORABLE.search(value)
+        if found is None:
+            return None
+        if found.group() == "\x00":
+            return path, "a NUL character (\\u0000)"
+        return path, "a lone surrogate (\\ud800-\\udfff)"
+    children: list[tuple[str, object]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            children += [(here, key), (here, item)]
+    elif isinstance(value, list):
+        children = [(f"{path}[{index}]", item) for index, item in enumerate(value)]
+    for here, child in children:
+        found = _unstorable_text(child, here)
+        if found is not None:
+            return found
+    return None
 
 
 def _version() -> str:

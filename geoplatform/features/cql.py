@@ -270,6 +270,9 @@ class FilterTranslator:
     def _in(self, node: ast.In) -> ColumnElement[bool]:
         operand = self._property(node.lhs, "IN")
         items = [self._bind(self._operand(item), operand.type) for item in node.sub_nodes]
+        if not items:
+            # Nothing is in an empty list, everything is outside it (SQL has no empty IN).
+            return true() if node.not_ else false()
         return operand.sql.not_in(items) if node.not_ else operand.sql.in_(items)
 
     def _spatial(self, node: ast.SpatialComparisonPredicate) -> ColumnElement[bool]:

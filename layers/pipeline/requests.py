@@ -41,7 +41,8 @@ class MaintenanceRequest(BaseModel):
     performed_on: date
     kind: str
     description: str = Field(default="", max_length=4000)
-    cost_yuan: float | None = None
+    # The column is numeric(12, 2): at most 9,999,999,999.99 yuan.
+    cost_yuan: float | None = Field(default=None, ge=0, lt=1e10, allow_inf_nan=False)
     contractor: str | None = Field(default=None, max_length=200)
 
 
