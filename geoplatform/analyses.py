@@ -11,6 +11,7 @@ it depends on what the caller may read.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -94,8 +95,8 @@ def make_analyses_blueprint(platform: Platform, module: Module) -> Blueprint:
     return blueprint
 
 
-def _view(platform: Platform, analysis: Analysis) -> Callable[[], Response]:
-    def view() -> Response:
+def _view(platform: Platform, analysis: Analysis) -> Callable[..., Response]:
+    def view(**path_values: str) -> Response:
         principal = current_principal()
         run = Run(platform, principal)
         if not any(run.may_read(layer_id) for layer_id in analysis.layers):
@@ -105,6 +106,8 @@ def _view(platform: Platform, analysis: Analysis) -> Callable[[], Response]:
         document = _input(analysis)
         if not isinstance(document, dict):
             raise InvalidParameter("the body must be a JSON object")
+        # A value in the path (the network of /networks/<network>/profile) is an input too.
+        document = {**document, **path_values}
         body = parse_body(analysis.input, document)
         result = analysis.run(run, body)
         return private(make_response(_render(analysis, result, chosen)))
@@ -177,6 +180,7 @@ def _openapi(module: Module, analysis: Analysis) -> dict[str, Any]:
             "content": {"application/json": {"schema": schema}},
         }
     else:
+        in_path = set(re.findall(r"<(?:\w+:)?(\w+)>", analysis.route))
         document["parameters"] = [
             {
                 "name": name,
@@ -186,5 +190,6 @@ def _openapi(module: Module, analysis: Analysis) -> dict[str, Any]:
                 "description": field.description or "",
             }
             for name, field in analysis.input.model_fields.items()
+            if name not in in_path
         ]
     return document

@@ -786,19 +786,25 @@ def test_every_module_analysis_is_in_the_matrix():
 @pytest.mark.parametrize(("name", "caller"), ANALYSIS_CALLERS)
 def test_analysis(matrix, name, caller):
     module, analysis = ANALYSES[name]
-    path = f"/{module.name}{analysis.route}"
+    # A value for each part of the path (a network code): one that names nothing.
+    route = re.sub(r"<(?:\w+:)?\w+>", "matrix", analysis.route)
     body = {} if analysis.method == "POST" else None
     kind = "application/json" if body is not None else None
-    response = matrix.send(caller, analysis.method, path, body=body, content_type=kind)
+    response = matrix.send(
+        caller, analysis.method, f"/{module.name}{route}", body=body, content_type=kind
+    )
+    absent = f"/{module.name}/" + re.sub(r"[a-z0-9]", "x", route.lstrip("/"))
+    twin = matrix.send(caller, analysis.method, absent, body=body, content_type=kind)
+    assert twin.status_code == 404
     layers = [matrix.layer(layer_id) for layer_id in analysis.layers]
     if any(may_read(layer.access, caller) for layer in layers):
-        # It exists for this caller: an empty input is refused, or it runs on what they read.
-        assert response.status_code in (200, 400), response.get_data(as_text=True)
+        # It exists for this caller: it refuses the empty input or the unknown network in its
+        # own words, or runs on what they may read; never the answer of an unknown path.
+        assert response.status_code in (200, 400, 404), response.get_data(as_text=True)
+        assert response.data != twin.data
         assert_kept_per_caller(response)
     else:
-        absent = f"/{module.name}/" + re.sub(r"[a-z0-9]", "x", analysis.route.lstrip("/"))
-        twin = matrix.send(caller, analysis.method, absent, body=body, content_type=kind)
-        assert response.status_code == twin.status_code == 404
+        assert response.status_code == 404
         assert response.data == twin.data
         assert sorted(response.headers.items()) == sorted(twin.headers.items())
 

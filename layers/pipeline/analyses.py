@@ -1,7 +1,9 @@
-"""The pipeline's analyses on the core's contract: burst isolation and the clearance check.
+"""The pipeline's analyses on the core's contract: burst isolation, the clearance check, the
+topology check and longitudinal profiles.
 
-Both keep the paths the isolation map and departments' scripts already call
-(``POST /pipeline/isolation``, ``GET /pipeline/clearances``). A network the caller may not read
+Each keeps the path the isolation map and departments' scripts already call
+(``POST /pipeline/isolation``, ``GET /pipeline/clearances``, ``GET
+/pipeline/networks/{code}/topology`` and ``/profile``). A network the caller may not read
 answers as one that does not exist.
 """
 
@@ -20,8 +22,10 @@ from layers.pipeline.graphs import NetworkVersion, network_cache
 from layers.pipeline.isolation import isolate_burst
 from layers.pipeline.layers import pipes_layer
 from layers.pipeline.networks import network_summaries
+from layers.pipeline.profile import Profile, pipe_profile, profile_svg
 from layers.pipeline.reports import from_lonlat, isolation_report
 from layers.pipeline.requests import IsolationRequest
+from layers.pipeline.topology import check_topology
 from layers.pipeline.utilities import BY_CODE, UTILITIES
 
 PIPES_LAYERS = tuple(pipes_layer(utility) for utility in UTILITIES)
@@ -123,4 +127,64 @@ CLEARANCES = Analysis(
     renderings={"geojson": lambda report: report.document["geojson"]},
 )
 
-ANALYSES = (ISOLATION, CLEARANCES)
+
+class NetworkRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    network: str = Field(min_length=1, max_length=63, description="the network's code")
+
+
+def topology(run: Run, body: NetworkRequest) -> Report:
+    graph = network_cache(run.platform).get(readable_version(run, body.network))
+    with run.platform.engine.connect() as conn:
+        return Report(check_topology(conn, graph))
+
+
+TOPOLOGY = Analysis(
+    id="topology",
+    title_zh="拓扑检查",
+    title_en="Topology and connectivity check of a network",
+    input=NetworkRequest,
+    layers=PIPES_LAYERS,
+    run=topology,
+    path="/networks/<network>/topology",
+    method="GET",
+)
+
+
+class ProfileRequest(NetworkRequest):
+    pipes: list[str] = Field(min_length=1, max_length=500, description="pipe codes, in order")
+
+    @field_validator("pipes", mode="before")
+    @classmethod
+    def _codes(cls, value: object) -> object:
+        return [code for code in value if code] if isinstance(value, list) else value
+
+
+@dataclass(frozen=True)
+class ProfileReport:
+    profile: Profile
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.profile.to_dict() | {"geojson": self.profile.feature_collection()}
+
+
+def profile(run: Run, body: ProfileRequest) -> ProfileReport:
+    readable_version(run, body.network)
+    with run.platform.engine.connect() as conn:
+        return ProfileReport(pipe_profile(conn, body.network, body.pipes))
+
+
+PROFILE = Analysis(
+    id="profile",
+    title_zh="纵断面",
+    title_en="Longitudinal profile of a run of pipes, as JSON or an SVG chart",
+    input=ProfileRequest,
+    layers=PIPES_LAYERS,
+    run=profile,
+    path="/networks/<network>/profile",
+    method="GET",
+    renderings={"svg": lambda report: profile_svg(report.profile)},
+)
+
+ANALYSES = (ISOLATION, CLEARANCES, TOPOLOGY, PROFILE)

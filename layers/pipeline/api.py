@@ -33,9 +33,7 @@ from layers.pipeline.maintenance import (
 )
 from layers.pipeline.network import Network
 from layers.pipeline.networks import network_summaries
-from layers.pipeline.profile import pipe_profile, profile_svg
 from layers.pipeline.requests import IsolationRequest, MaintenanceRequest, parse
-from layers.pipeline.topology import check_topology
 from layers.pipeline.utilities import BY_CODE, Utility, utility_by_name_or_code
 
 if TYPE_CHECKING:
@@ -86,19 +84,6 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
     def list_networks():
         return _confidential(jsonify({"networks": readable_summaries()}))
 
-    @blueprint.get("/networks/<network>/topology")
-    @heavy()
-    @operation(
-        summary="Topology and connectivity check of a network",
-        parameters=[_NETWORK_PARAM],
-        tags=["pipeline"],
-    )
-    def topology(network: str):
-        graph = readable_network(network)
-        with engine.connect() as conn:
-            report = check_topology(conn, graph)
-        return _confidential(jsonify(report))
-
     @blueprint.get("/isolation/order")
     @heavy()
     @operation(
@@ -125,22 +110,6 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
             issued=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
         )
         return _confidential(html)
-
-    @blueprint.get("/networks/<network>/profile")
-    @heavy()
-    @operation(
-        summary="Longitudinal profile (纵断面) of a run of pipes, as JSON or an SVG chart",
-        parameters=[_NETWORK_PARAM, *query_parameters("pipes", "f", required=("pipes",))],
-        tags=["pipeline"],
-    )
-    def profile(network: str):
-        readable_version(network)
-        codes = [c for c in request.args.get("pipes", "").split(",") if c]
-        with engine.connect() as conn:
-            result = pipe_profile(conn, network, codes)
-        if request.args.get("f") == "svg":
-            return _confidential(Response(profile_svg(result), mimetype="image/svg+xml"))
-        return _confidential(jsonify(result.to_dict() | {"geojson": result.feature_collection()}))
 
     @blueprint.get("/networks/<network>/maintenance")
     @operation(

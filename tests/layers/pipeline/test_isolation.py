@@ -237,27 +237,23 @@ def test_repair_order_is_printable_html(api):
 def test_others_learn_nothing_of_the_network(api, who):
     client, keys = api
     headers = keys[who] if who else {}
-    isolation = client.post(
-        "/pipeline/isolation", json={"network": NETWORK, "pipe": "B"}, headers=headers
+    analyses = (
+        ("post", "/pipeline/isolation", "/pipeline/isolatiox", {"network": NETWORK, "pipe": "B"}),
+        ("get", f"/pipeline/networks/{NETWORK}/topology", "/pipeline/networks/x/topologx", None),
     )
-    if who == "gas_utility":
-        # It reads a pipeline layer (gas), so it knows the analysis, not this network.
-        assert isolation.status_code == 404
-        assert isolation.json == {"code": "NotFound", "description": f"no network '{NETWORK}'"}
-    else:
-        # Who reads no pipeline layer at all learns not even that the analysis exists.
-        unknown = client.post("/pipeline/isolatiox", json={}, headers=headers)
-        assert (isolation.status_code, isolation.data) == (404, unknown.data)
-    for method, url, body in (
-        ("get", f"/pipeline/isolation/order?network={NETWORK}&pipe=B", None),
-        ("get", f"/pipeline/networks/{NETWORK}/topology", None),
-    ):
+    for method, url, unknown_url, body in analyses:
         response = getattr(client, method)(url, json=body, headers=headers)
-        assert response.status_code == 404
-        assert response.json == {
-            "code": "NotFound",
-            "description": f"no network '{NETWORK}'",
-        }
+        if who == "gas_utility":
+            # It reads a pipeline layer (gas), so it knows the analysis, not this network.
+            assert response.status_code == 404
+            assert response.json == {"code": "NotFound", "description": f"no network '{NETWORK}'"}
+        else:
+            # Who reads no pipeline layer at all learns not even that the analysis exists.
+            unknown = getattr(client, method)(unknown_url, json=body, headers=headers)
+            assert (response.status_code, response.data) == (404, unknown.data)
+    order = client.get(f"/pipeline/isolation/order?network={NETWORK}&pipe=B", headers=headers)
+    assert order.status_code == 404
+    assert order.json == {"code": "NotFound", "description": f"no network '{NETWORK}'"}
     listed = client.get("/pipeline/networks", headers=headers).json["networks"]
     assert listed == []
 
