@@ -143,7 +143,9 @@ def _candidate_cells(
 def city_projected_srid(conn: Connection) -> int:
     srid = city.projected_srid(conn)
     if srid is None:
-        raise DensityError("no city profile in platform.city; run `geoplatform load-osm` first")
+        raise DensityError(
+            "no city profile in platform.city; run `geoplatform base load-osm` first"
+        )
     return srid
 
 

@@ -1,4 +1,4 @@
-"""``geoplatform build-density-raster``: the buildings' floor-area density as a raster layer."""
+"""``geoplatform base build-density-raster``: the buildings' floor-area density as a raster."""
 
 from __future__ import annotations
 

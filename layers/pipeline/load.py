@@ -844,7 +844,7 @@ def load_demo_networks(
     with engine.begin() as conn:
         srid = projected_srid(conn)
         if srid is None:
-            raise DemoNetworkError("no city is loaded: run load-osm first")
+            raise DemoNetworkError("no city is loaded: run `geoplatform base load-osm` first")
         conn.execute(text(_DELETE_NETWORKS), {"codes": [r.network for r in all_rules]})
         summaries = {
             rules.network: _generate_network(conn, rules, srid, Drawer(seed, rules), report)
