@@ -6,6 +6,7 @@ import re
 from importlib import metadata
 
 from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from geoplatform.analyses import make_analyses_blueprint
 from geoplatform.auth import current_principal
@@ -88,6 +89,12 @@ def _build_app(platform: Platform) -> Flask:
     for service in platform.services:
         for front in service.fronts:
             app.wsgi_app = front(app, platform)
+    if settings.allowed_hosts:
+        app.config["TRUSTED_HOSTS"] = list(settings.allowed_hosts)
+    if settings.trusted_proxies:
+        # Outermost, so that the fast paths in front of Flask see the client's scheme and host.
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     return app
 
 

@@ -48,8 +48,11 @@ def install_authentication(app: Flask, authenticator: KeyAuthenticator) -> None:
         # answer whose endpoint did not say how it may be cached must not be handed by a shared
         # cache to a caller with other credentials; X-API-Key, unlike Authorization, does not
         # keep a response out of shared caches by itself (RFC 9111 §3.5).
+        # Vary alone leaves a cache free to keep it; private keeps it out of shared caches, and
+        # no-cache makes a browser ask again (the caller's key may have been revoked).
         if "Cache-Control" not in response.headers:
             response.vary.update(CREDENTIAL_HEADERS)
+            response.headers["Cache-Control"] = "private, no-cache"
         return response
 
 

@@ -51,6 +51,21 @@ class Settings(BaseSettings):
         "`geoplatform.services` entry points: a features-only node may leave out the "
         "tileserver. Every installed service when unset.",
     )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        [],
+        description="Host names (host or host:port) the platform answers to; any other Host "
+        "header gets a 400. Absolute links (TileJSON, styles, paging) are built from the Host "
+        "header, so set this wherever the platform is reachable by others. Empty: any host "
+        "(a development machine).",
+    )
+    trusted_proxies: int = Field(
+        0,
+        ge=0,
+        le=5,
+        description="Reverse proxies in front of the platform whose X-Forwarded-For, -Proto, "
+        "-Host and -Port it believes (that many hops); 0 ignores those headers, so a client "
+        "cannot choose the scheme or host of the links it is sent.",
+    )
     osm_path: Path = Field(DEFAULT_OSM_PATH, description="OSM extract loaded by `make demo`.")
     data_dir: Path = Field(
         REPO_ROOT / "var" / "data",
@@ -245,7 +260,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be a postgresql:// URL, got scheme {scheme!r}")
         return value
 
-    @field_validator("modules", "services", mode="before")
+    @field_validator("modules", "services", "allowed_hosts", mode="before")
     @classmethod
     def _split_modules(cls, value: object) -> object:
         if isinstance(value, str):
