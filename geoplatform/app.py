@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from geoplatform.analyses import make_analyses_blueprint
 from geoplatform.auth import current_principal
+from geoplatform.auth_failures import FailedAuthentications
 from geoplatform.authn import install_authentication
 from geoplatform.body_limit import install_body_limit
 from geoplatform.circuit import install_database_errors
@@ -54,7 +55,13 @@ def _build_app(platform: Platform) -> Flask:
     register_error_handlers(app)
     install_database_errors(app, platform.circuit, settings.db_pool_timeout)
     install_body_limit(app, settings.max_body_bytes)  # before anything reads or authenticates
-    install_authentication(app, KeyAuthenticator(platform.engine, settings.api_key_cache_ttl))
+    failures = FailedAuthentications(
+        settings.redis_url, settings.rate_limit_key_prefix, settings.auth_failures_per_minute
+    )
+    platform.on_close(failures.close)
+    install_authentication(
+        app, KeyAuthenticator(platform.engine, settings.api_key_cache_ttl), failures
+    )
     install_rate_limits(app, settings)  # after authentication: limits are counted per key
     heavy_slots = CallerSlots(
         settings.redis_url, settings.rate_limit_key_prefix, settings.heavy_per_caller

@@ -8,11 +8,13 @@ get the public view.
 from __future__ import annotations
 
 from flask import Flask, Response, g, request
+from flask_limiter.util import get_remote_address
 from werkzeug.datastructures import Headers
 
 from geoplatform.auth import ANONYMOUS
-from geoplatform.errors import Unauthorized
-from geoplatform.keys import KeyAuthenticator, is_well_formed
+from geoplatform.auth_failures import FailedAuthentications
+from geoplatform.errors import TooManyRequests, Unauthorized
+from geoplatform.keys import KeyAuthenticator, hash_key, is_well_formed
 
 # RFC 9110 §11.6.1 requires the challenge on every 401; RFC 6750 names the Bearer scheme.
 CHALLENGE = 'Bearer realm="geoplatform"'
@@ -20,7 +22,9 @@ CHALLENGE = 'Bearer realm="geoplatform"'
 CREDENTIAL_HEADERS = ("Authorization", "X-API-Key")
 
 
-def install_authentication(app: Flask, authenticator: KeyAuthenticator) -> None:
+def install_authentication(
+    app: Flask, authenticator: KeyAuthenticator, failures: FailedAuthentications | None = None
+) -> None:
     """Resolve the caller before every request (register before anything that needs the caller)."""
 
     @app.before_request
@@ -29,12 +33,27 @@ def install_authentication(app: Flask, authenticator: KeyAuthenticator) -> None:
         if key is None:
             g.principal = ANONYMOUS
             return
+        address = get_remote_address()
+        if failures is not None and failures.blocked(address):
+            raise TooManyRequests(
+                f"too many failed authentications from {address} "
+                f"(more than {failures.limit} a {failures.window} s); try again later",
+                failures.retry_after(),
+            )
         if not is_well_formed(key):
+            _failed(address, hash_key(key))
             raise Unauthorized("malformed API key")
-        principal = authenticator.authenticate(key)
+        digest = hash_key(key)
+        known_bad = failures is not None and failures.recently_failed(digest)
+        principal = None if known_bad else authenticator.authenticate(key)
         if principal is None:
+            _failed(address, digest)
             raise Unauthorized("unknown or revoked API key")
         g.principal = principal
+
+    def _failed(address: str, digest: str) -> None:
+        if failures is not None:
+            failures.failed(address, digest)
 
     @app.after_request
     def challenge(response: Response) -> Response:

@@ -189,6 +189,13 @@ class Settings(BaseSettings):
     keepalive: int = Field(
         5, ge=0, le=60, description="Seconds an idle client connection is kept open."
     )
+    auth_failures_per_minute: int = Field(
+        30,
+        ge=0,
+        description="Failed authentications (unknown, revoked or malformed keys) an address may "
+        "make in a minute, counted over all workers; past it every request with a key from it "
+        "is 429 with Retry-After until the minute ends, before any lookup. 0: no limit.",
+    )
     api_key_cache_ttl: float = Field(
         5.0,
         ge=0,

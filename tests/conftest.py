@@ -17,6 +17,9 @@ from geoplatform.platform import create_platform
 from layers.base.load import LoadSummary, load_osm
 
 DEMO_OSM = DEFAULT_OSM_PATH
+# Many tests send wrong keys from one address on purpose; the failed-authentication limit is
+# tested where it is turned on (tests/test_auth_failures.py).
+os.environ.setdefault("GEOPLATFORM_AUTH_FAILURES_PER_MINUTE", "0")
 # The browser fixtures (site_url, browser, session) for every test of a page.
 pytest_plugins = ("tests.browser",)
 
