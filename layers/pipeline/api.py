@@ -15,6 +15,7 @@ from flask import Blueprint, Response, jsonify, make_response, render_template, 
 
 from geoplatform.analyses import Run
 from geoplatform.auth import current_principal
+from geoplatform.city import city_bounds
 from geoplatform.authn import private
 from geoplatform.db import transaction
 from geoplatform.errors import InvalidParameter, NotFound
@@ -77,7 +78,9 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
         summary="The burst isolation map (a page; a department key logs in)", tags=["pipeline"]
     )
     def isolation_map():
-        return render_template("pipeline/map.html")
+        with engine.connect() as conn:
+            bounds = city_bounds(conn)
+        return render_template("pipeline/map.html", bounds=bounds)
 
     @blueprint.get("/networks")
     @operation(summary="Utility networks the caller may read", tags=["pipeline"])

@@ -34,8 +34,8 @@ async function start() {
   map = new maplibregl.Map({
     container: "map",
     style: "/styles/base.json",
-    center: [9.52, 47.14],
-    zoom: 13,
+    // The loaded city's extent, as the page was given it (no city: the style's own view).
+    ...(cityBounds() ? { bounds: cityBounds(), fitBoundsOptions: { padding: 20 } } : {}),
     // Confidential tiles need the key; other origins never get it.
     transformRequest: withKey,
   });
@@ -154,3 +154,8 @@ $("login").addEventListener("submit", (event) => {
   start();
 });
 if (hasKey()) start();
+
+function cityBounds() {
+  const bounds = JSON.parse(document.body.dataset.bounds || "null");
+  return Array.isArray(bounds) ? bounds : null;
+}
