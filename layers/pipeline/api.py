@@ -15,8 +15,8 @@ from flask import Blueprint, Response, jsonify, make_response, render_template, 
 
 from geoplatform.analyses import Run
 from geoplatform.auth import current_principal
-from geoplatform.city import city_bounds
 from geoplatform.authn import private
+from geoplatform.city import city_bounds
 from geoplatform.db import transaction
 from geoplatform.errors import InvalidParameter, NotFound
 from geoplatform.features.openapi import described_parameter, operation, query_parameters
