@@ -2,9 +2,10 @@
 
 Cache keys of tiles carry the versions of their layers. Asking the database for them on every
 request would cost a round trip even when the tile itself comes from memory, so each process
-listens on ``CHANNEL``: ``record_change`` notifies it in the same transaction as the change, and
-PostgreSQL delivers the notification to every listener when (and only if) that transaction
-commits. No state lives in one worker that another must see; each reads the database.
+listens on ``CHANNEL`` through its one notification hub (``geoplatform.notifications``):
+``record_change`` notifies it in the same transaction as the change, and PostgreSQL delivers the
+notification to every listener when (and only if) that transaction commits. No state lives in
+one worker that another must see; each reads the database.
 
 Order matters for correctness: the listener subscribes first and reads all versions second, so a
 change committed in between is in the read or in a notification, never lost. While the listener
@@ -16,7 +17,6 @@ change can commit, so a tile cached under them is still the current one and can 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Iterable
 
@@ -24,6 +24,7 @@ import psycopg
 from psycopg_pool import PoolTimeout
 
 from geoplatform.circuit import DatabaseUnavailable
+from geoplatform.notifications import Notifications
 from geoplatform.reads import Reads
 
 log = logging.getLogger(__name__)
@@ -31,23 +32,20 @@ log = logging.getLogger(__name__)
 CHANNEL = "geoplatform_layer_state"
 _ALL = "SELECT layer_id, version FROM platform.layer_state"
 _SOME = "SELECT layer_id, version FROM platform.layer_state WHERE layer_id = ANY($1)"
-RECONNECT_SECONDS = 1.0
-CONNECT_TIMEOUT = 2
-# How often the listener wakes without news, to notice that it was asked to stop.
-POLL_SECONDS = 5.0
 
 
 class LayerVersions:
-    def __init__(self, reads: Reads, conninfo: str) -> None:
+    def __init__(self, reads: Reads, source: str | Notifications) -> None:
+        """``source``: the process's notification hub, or a connection string for a hub of its
+        own (a tile service used on its own, as the benches do)."""
         self._reads = reads
-        self._conninfo = conninfo
+        self._own = isinstance(source, str)
+        self._hub = Notifications(source) if isinstance(source, str) else source
         self._versions: dict[str, int] = {}
         self._heard = False  # the listener has read the versions at least once
         self._live = threading.Event()
-        self._stop = threading.Event()
+        self._subscribed = False
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._pid = 0
 
     def get(self, layer_ids: Iterable[str]) -> dict[str, int]:
         """Current versions of the layers (0 for a layer never loaded)."""
@@ -74,51 +72,27 @@ class LayerVersions:
         return self._live.wait(timeout)
 
     def close(self) -> None:
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread.is_alive() and self._pid == os.getpid():
-            thread.join(POLL_SECONDS + 1)
+        if self._own:
+            self._hub.close()
 
     def _ensure_listening(self) -> None:
-        pid = os.getpid()
-        if self._pid == pid:
-            return
-        with self._lock:
-            if self._pid == pid:
-                return
-            # A forked child inherits the parent's memory but not its thread.
-            self._live.clear()
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._listen, name="layer-versions", daemon=True)
-            self._thread.start()
-            self._pid = pid
+        if not self._subscribed:
+            with self._lock:
+                if not self._subscribed:
+                    self._hub.subscribe(
+                        CHANNEL, self._apply, on_connected=self._read_all, on_lost=self._lost
+                    )
+                    self._subscribed = True
+        # A forked child inherits the subscription but not the listener's thread.
+        self._hub.start()
 
-    def _listen(self) -> None:
-        warned = False
-        while not self._stop.is_set():
-            try:
-                with psycopg.connect(
-                    self._conninfo,
-                    autocommit=True,
-                    application_name="geoplatform-listen",
-                    connect_timeout=CONNECT_TIMEOUT,
-                ) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
-                    self._versions = dict(conn.execute(_ALL).fetchall())
-                    self._heard = True
-                    self._live.set()
-                    warned = False
-                    while not self._stop.is_set():
-                        for notify in conn.notifies(timeout=POLL_SECONDS):
-                            self._apply(notify.payload)
-            except psycopg.Error as exc:
-                # Once per outage: a database that stays away must not fill the log every retry.
-                if not self._stop.is_set() and not warned:
-                    log.warning("layer versions: listener lost (%s); reading per request", exc)
-                    warned = True
-            finally:
-                self._live.clear()
-            self._stop.wait(RECONNECT_SECONDS)
+    def _read_all(self, conn: psycopg.Connection) -> None:
+        self._versions = dict(conn.execute(_ALL).fetchall())
+        self._heard = True
+        self._live.set()
+
+    def _lost(self) -> None:
+        self._live.clear()
 
     def _apply(self, payload: str) -> None:
         layer_id, _, version = payload.rpartition(" ")

@@ -28,6 +28,7 @@ from geoplatform.modules import (
     load_modules,
     load_services,
 )
+from geoplatform.notifications import Notifications
 from geoplatform.reads import PurposeReads, ReadPool
 from geoplatform.registry import Registry
 
@@ -68,6 +69,16 @@ class Platform:
         )
         self.on_close(pool.close)
         return pool
+
+    @property
+    def notifications(self) -> Notifications:
+        """The process's one LISTEN connection, for every channel (layer versions, live pushes)."""
+        return self.shared("notifications", self._open_notifications)
+
+    def _open_notifications(self) -> Notifications:
+        hub = Notifications(self.settings.libpq_url)
+        self.on_close(hub.close)
+        return hub
 
     def module(self, name: str) -> Module:
         for module in self.modules:

@@ -85,7 +85,7 @@ def make_tiles_blueprint(platform) -> Blueprint:
         settings.redis_url, settings.tile_cache_mb * 1024 * 1024, settings.tile_cache_ttl
     )
     reads = platform.read_pool("geoplatform-tiles", TILE_SESSION)
-    service = TileService(platform.engine, cache, reads)
+    service = TileService(platform.engine, cache, reads, platform.notifications)
     registry = platform.registry
     tms = morecantile.tms.get(WEB_MERCATOR_QUAD)
     blueprint = Blueprint("tiles", __name__)

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from geoplatform.etags import none_match
 from geoplatform.layer_versions import LayerVersions
+from geoplatform.notifications import Notifications
 from geoplatform.reads import ReadPool, Reads, libpq_url
 from geoplatform.registry import Layer
 from tileserver.cache import TileCache
@@ -55,13 +56,19 @@ class TileService:
     versions come from a ``LayerVersions`` listener, so a cache hit is a dictionary lookup.
     """
 
-    def __init__(self, engine: Engine, cache: TileCache, reads: Reads | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        cache: TileCache,
+        reads: Reads | None = None,
+        notifications: Notifications | None = None,
+    ) -> None:
         self.engine = engine
         self.cache = cache
         self.reads: Reads = reads or ReadPool.for_engine(
             engine, "geoplatform-tiles", session=TILE_SESSION
         )
-        self.versions = LayerVersions(self.reads, libpq_url(engine))
+        self.versions = LayerVersions(self.reads, notifications or libpq_url(engine))
 
     def tile(
         self,
