@@ -29,8 +29,9 @@ def wait_for(condition, seconds: float = 5.0) -> None:
         time.sleep(0.05)
 
 
-def test_subscribers_share_one_connection_and_get_their_own_channels(demo_settings, demo_load):
-    platform = create_platform(demo_settings)
+def test_subscribers_share_one_connection_and_get_their_own_channels(make_database):
+    # A database of its own: other apps of the session listen on the demo database too.
+    platform = create_platform(make_database("notifications"))
     try:
         hub = platform.notifications
         service = TileService(platform.engine, None, platform.read_pool("tiles"), hub)
@@ -54,8 +55,8 @@ def test_subscribers_share_one_connection_and_get_their_own_channels(demo_settin
         platform.close()
 
 
-def test_a_notification_of_a_rolled_back_transaction_never_arrives(demo_settings, demo_load):
-    platform = create_platform(demo_settings)
+def test_a_notification_of_a_rolled_back_transaction_never_arrives(make_database):
+    platform = create_platform(make_database("notifications"))
     try:
         heard: list[str] = []
         hub = platform.notifications
