@@ -11,17 +11,15 @@ feature), 412 (stale If-Match, with the current ETag).
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import MethodNotAllowed
 
 from geoplatform import audit
-from geoplatform.audit import Actor
 from geoplatform.auth import Principal, can_edit, readable_layer, readable_layers
 from geoplatform.body_limit import accepts_body_up_to
 from geoplatform.crs import CRS84_URI
@@ -52,6 +50,7 @@ from geoplatform.features.validate import (
     parse_json,
 )
 from geoplatform.registry import Layer
+from geoplatform.request_actor import actor_of, with_request_id
 
 if TYPE_CHECKING:
     from geoplatform.platform import Platform
@@ -61,7 +60,6 @@ FEATURE_TYPES = (GEOJSON, "application/json")
 PATCH_TYPES = ("application/merge-patch+json", GEOJSON)
 READ_ONLY = ("GET", "HEAD")
 DEFAULT_AUDIT_LIMIT = 100
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 
 
 def make_edit_blueprint(platform: Platform, principal: Callable[[], Principal]) -> Blueprint:
@@ -97,7 +95,7 @@ def make_edit_blueprint(platform: Platform, principal: Callable[[], Principal]) 
         response = jsonify(code="PreconditionFailed", description=str(error))
         response.status_code = 412
         response.headers["ETag"] = error.current_etag
-        return _with_request_id(response)
+        return with_request_id(response)
 
     @blueprint.errorhandler(MethodNotAllowed)
     def read_only(error: MethodNotAllowed):
@@ -113,7 +111,7 @@ def make_edit_blueprint(platform: Platform, principal: Callable[[], Principal]) 
         layer = editable_layer(layer_id)
         draft = feature_for_create(layer, body(FEATURE_TYPES))
         edited = create_feature(
-            engine, layer, draft, request_crs(), _actor(principal()), registry.over_table(layer)
+            engine, layer, draft, request_crs(), actor_of(principal()), registry.over_table(layer)
         )
         response = _feature_response(edited, 201)
         response.headers["Location"] = (
@@ -135,7 +133,7 @@ def make_edit_blueprint(platform: Platform, principal: Callable[[], Principal]) 
             draft,
             if_match,
             request_crs(),
-            _actor(principal()),
+            actor_of(principal()),
             registry.over_table(layer),
         )
         return _feature_response(edited, 200)
@@ -154,7 +152,7 @@ def make_edit_blueprint(platform: Platform, principal: Callable[[], Principal]) 
             patch,
             if_match,
             request_crs(),
-            _actor(principal()),
+            actor_of(principal()),
             registry.over_table(layer),
         )
         return _feature_response(edited, 200)
@@ -165,9 +163,9 @@ def make_edit_blueprint(platform: Platform, principal: Callable[[], Principal]) 
         layer = editable_layer(layer_id)
         if_match = _required_if_match("delete")
         delete_feature(
-            engine, layer, feature_id, if_match, _actor(principal()), registry.over_table(layer)
+            engine, layer, feature_id, if_match, actor_of(principal()), registry.over_table(layer)
         )
-        return _with_request_id(Response(status=204))
+        return with_request_id(Response(status=204))
 
     @blueprint.get("/collections/<layer_id>/items/<feature_id>/history")
     def item_history(layer_id: str, feature_id: str):
@@ -273,26 +271,10 @@ def _datetime_arg(name: str) -> datetime | None:
     return value
 
 
-def _request_id() -> str:
-    if "request_id" not in g:
-        sent = request.headers.get("X-Request-Id", "")
-        g.request_id = sent if _REQUEST_ID.match(sent) else uuid.uuid4().hex
-    return g.request_id
-
-
-def _actor(caller: Principal) -> Actor:
-    return Actor(caller.department, caller.role, caller.key_id, _request_id())
-
-
-def _with_request_id(response: Response) -> Response:
-    response.headers["X-Request-Id"] = _request_id()
-    return response
-
-
 def _feature_response(edited: Edited, status: int) -> Response:
     response = jsonify(edited.feature)
     response.status_code = status
     response.mimetype = GEOJSON
     response.headers["ETag"] = edited.etag
     response.headers["Content-Crs"] = f"<{CRS84_URI}>"
-    return _with_request_id(response)
+    return with_request_id(response)

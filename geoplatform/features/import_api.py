@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, jsonify, request
 
-from geoplatform.audit import Actor
 from geoplatform.auth import Principal, can_edit, readable_layer
 from geoplatform.body_limit import accepts_body_up_to
 from geoplatform.errors import Forbidden, InvalidParameter, UnsupportedMediaType
@@ -38,6 +37,7 @@ from geoplatform.imports import (
 )
 from geoplatform.ingest import ReplacementRefused
 from geoplatform.registry import Layer
+from geoplatform.request_actor import actor_of
 from geoplatform.workload import heavy
 
 if TYPE_CHECKING:
@@ -122,16 +122,12 @@ def make_import_blueprint(platform: Platform, principal: Callable[[], Principal]
             upload.stream.seek(0)
             path = Path(folder) / f"upload{suffix_of(options.name or '', head)}"
             upload.save(path)
-            result = import_file(engine, registry, layer, path, options, actor=_actor(caller))
+            result = import_file(engine, registry, layer, path, options, actor=actor_of(caller))
         response = jsonify(result.report.to_json())
         response.status_code = 201
         return response
 
     return blueprint
-
-
-def _actor(caller: Principal) -> Actor:
-    return Actor(caller.department, caller.role, caller.key_id)
 
 
 def _importable_layer(registry, caller: Principal, layer_id: str) -> Layer:

@@ -14,13 +14,11 @@ A module that needs other routes calls ``state_response``, ``transition_response
 
 from __future__ import annotations
 
-import re
-import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
@@ -32,6 +30,7 @@ from geoplatform.bodies import parse_body
 from geoplatform.db import transaction
 from geoplatform.errors import NotFound, PreconditionRequired, error_response
 from geoplatform.etags import if_match_tags
+from geoplatform.request_actor import actor_of
 from geoplatform.workflow import store
 from geoplatform.workflow.calendar import china_calendar
 from geoplatform.workflow.errors import StaleItem
@@ -39,7 +38,6 @@ from geoplatform.workflow.machine import Workflow
 from geoplatform.workflow.store import ItemState, iso_time
 
 # As the feature edit API accepts X-Request-Id, so one request id names a request in both logs.
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 
 ContextOf = Callable[[Connection, str], Mapping[str, Any]]
 
@@ -181,8 +179,7 @@ def item_json(
 
 
 def current_actor() -> Actor:
-    caller = current_principal()
-    return Actor(caller.department, caller.role, caller.key_id, _request_id())
+    return actor_of()
 
 
 def _zone(workflow: Workflow) -> tzinfo:
@@ -195,10 +192,3 @@ def _item_response(workflow: Workflow, item: ItemState, actor: Actor) -> Respons
     response = private(jsonify(item_json(workflow, item, actor)), "private, no-cache")
     response.headers["ETag"] = item.etag
     return response
-
-
-def _request_id() -> str:
-    if "request_id" not in g:
-        sent = request.headers.get("X-Request-Id", "")
-        g.request_id = sent if _REQUEST_ID.match(sent) else uuid.uuid4().hex
-    return g.request_id
