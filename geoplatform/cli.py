@@ -5,18 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 from sqlalchemy import text
 
@@ -25,8 +18,18 @@ from geoplatform.auth_cli import auth
 from geoplatform.config import Settings, SettingsError, load_settings, settings_reference
 from geoplatform.db import ensure_database, make_engine
 from geoplatform.imports.cli import import_command
-from geoplatform.modules import DemoError, ModuleError, build_registry, load_modules, load_services
+from geoplatform.modules import (
+    DemoError,
+    DemoProgress,
+    Module,
+    ModuleError,
+    build_registry,
+    load_modules,
+    load_services,
+    run_demos,
+)
 from geoplatform.platform import create_platform
+from geoplatform.progress import progress_bars, stage_reporter
 from geoplatform.registry import RegistryError
 
 console = Console(stderr=True)
@@ -228,14 +231,8 @@ def demo_command(ctx: click.Context, names: tuple[str, ...]) -> None:
     if unknown:
         platform.close()
         raise click.BadParameter(f"not enabled: {', '.join(sorted(unknown))}", param_hint="--only")
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     try:
-        for module in platform.modules:
-            if module.demo is None or (names and module.name not in names):
-                continue
-            console.rule(f"{module.name}: {module.title_zh} {module.title_en}")
-            with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
-                summary = module.demo(platform, _progress_reporter(progress))
+        for _module, summary in run_demos(platform, names, _demo_bars):
             console.print(summary)
     except DemoError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -243,15 +240,11 @@ def demo_command(ctx: click.Context, names: tuple[str, ...]) -> None:
         platform.close()
 
 
-def _progress_reporter(progress: Progress) -> Callable[[str, int, int], None]:
-    tasks: dict[str, TaskID] = {}
-
-    def report(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = progress.add_task(stage, total=total or None)
-        progress.update(tasks[stage], completed=done, total=total or None)
-
-    return report
+@contextmanager
+def _demo_bars(module: Module) -> Iterator[DemoProgress]:
+    console.rule(f"{module.name}: {module.title_zh} {module.title_en}")
+    with progress_bars(console) as bars:
+        yield stage_reporter(bars)
 
 
 def add_module_commands(group: click.Group, settings: Settings) -> None:

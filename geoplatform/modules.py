@@ -15,7 +15,8 @@ of its own; it is a ``Service`` found through ``geoplatform.services``.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -59,6 +60,27 @@ class DemoError(Exception):
 
 # progress(stage, done, total): what a demo loader reports while it works.
 DemoProgress = Callable[[str, int, int], None]
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    pass
+
+
+def run_demos(
+    platform: Any,
+    names: Iterable[str] = (),
+    reporting: Callable[[Module], AbstractContextManager[DemoProgress]] | None = None,
+) -> Iterator[tuple[Module, Any]]:
+    """Each enabled module's demo (only those of ``names`` when given) in load order, as
+    `geoplatform demo` runs them, yielding the module and its summary as each finishes.
+    ``reporting(module)`` gives the progress callback of that module's run."""
+    wanted = set(names)
+    for module in platform.modules:
+        if module.demo is None or (wanted and module.name not in wanted):
+            continue
+        with (reporting or (lambda _module: nullcontext(_no_progress)))(module) as progress:
+            summary = module.demo(platform, progress)
+        yield module, summary
 
 
 @dataclass(frozen=True, kw_only=True)

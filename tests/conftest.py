@@ -13,6 +13,7 @@ from geoplatform import migrate
 from geoplatform.app import create_app
 from geoplatform.config import DEFAULT_DATABASE_URL, DEFAULT_OSM_PATH, Settings, load_settings
 from geoplatform.db import drop_database, ensure_database, make_engine
+from geoplatform.modules import run_demos
 from geoplatform.platform import create_platform
 from layers.base.load import LoadSummary, load_osm
 
@@ -75,11 +76,14 @@ def demo_engine(demo_settings, demo_load) -> Iterator[Engine]:
 def demo_city(demo_settings, demo_load) -> None:
     """Every enabled module's demo on the session's demo database, as `geoplatform demo` runs
     them (for pages that show whatever the modules bring)."""
-    platform = create_platform(demo_settings)
+    load_every_demo(demo_settings)
+
+
+def load_every_demo(settings: Settings) -> None:
+    platform = create_platform(settings)
     try:
-        for module in platform.modules:
-            if module.demo is not None:
-                module.demo(platform, lambda stage, done, total: None)
+        for _module_and_summary in run_demos(platform):
+            pass
     finally:
         platform.close()
 

@@ -38,8 +38,8 @@ from geoplatform.db import make_engine, transaction
 from geoplatform.keys import authenticate, create_key
 from geoplatform.layer_state import record_change
 from geoplatform.modules import build_registry, load_modules
-from geoplatform.platform import create_platform
 from geoplatform.registry import INTERNAL, PUBLIC, Layer
+from tests.conftest import load_every_demo
 from tests.fixtures import editable
 from tileserver.raster import RasterCatalogue, import_raster
 
@@ -395,15 +395,9 @@ def matrix(make_database, tmp_path_factory) -> Iterator[Matrix]:
     engine = make_engine(settings)
     editable.create_tables(engine)
     # Every module's demo, in load order, as `geoplatform demo` runs them; then its samples.
-    platform = create_platform(settings)
-    try:
-        for module in platform.modules:
-            if module.demo is not None:
-                module.demo(platform, lambda stage, done, total: None)
-    finally:
-        platform.close()
+    load_every_demo(settings)
     with transaction(engine) as conn:
-        for module in platform.modules:
+        for module in load_modules(MODULES):
             if module.samples is not None:
                 module.samples(conn)
         for statement in _SEED:

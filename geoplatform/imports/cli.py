@@ -7,14 +7,6 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
 from geoplatform.db import make_engine
@@ -26,6 +18,7 @@ from geoplatform.imports import (
 )
 from geoplatform.ingest import IngestError, ReplacementRefused
 from geoplatform.platform import create_platform
+from geoplatform.progress import progress_bars, stage_reporter
 
 console = Console(stderr=True)
 
@@ -82,14 +75,14 @@ def import_command(
             y_column=y_column,
         )
         layer = platform.registry.get(layer_id)
-        with _progress() as progress:
+        with progress_bars(console) as progress:
             result = import_file(
                 engine,
                 platform.registry,
                 layer,
                 file,
                 options,
-                progress=_reporter(progress),
+                progress=stage_reporter(progress),
             )
         print_summary(result.report)
         for note in result.report.notes:
@@ -127,19 +120,3 @@ def summary_table(report: ImportReport) -> Table:
     ):
         table.add_row(label, value)
     return table
-
-
-def _progress() -> Progress:
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    return Progress(*columns, TimeElapsedColumn(), console=console)
-
-
-def _reporter(progress: Progress):
-    tasks: dict[str, TaskID] = {}
-
-    def report(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = progress.add_task(stage, total=total or None)
-        progress.update(tasks[stage], completed=done, total=total or None)
-
-    return report

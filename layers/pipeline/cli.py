@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from geoplatform.db import make_engine
+from geoplatform.progress import progress_bars, stage_reporter
 from layers.pipeline.epanet import import_epanet_command
 from layers.pipeline.load import DemoSummary, load_demo_networks, network_rules
 from layers.pipeline.networks import existing_networks
@@ -35,22 +35,9 @@ def load_demo_command(ctx: click.Context, seed: int, force: bool) -> None:
         # make setup runs this every time: regenerating would drop edits and bump versions.
         console.print(f"{', '.join(codes)} exist; nothing to do. Use --force to regenerate.")
         return
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    tasks: dict[str, int] = {}
     try:
-        with Progress(*columns, console=console) as progress:
-
-            def report(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = progress.add_task(stage, total=total or None)
-                progress.update(tasks[stage], completed=done, total=total or None)
-
-            summary = load_demo_networks(engine, seed=seed, progress=report)
+        with progress_bars(console) as progress:
+            summary = load_demo_networks(engine, seed=seed, progress=stage_reporter(progress))
     finally:
         engine.dispose()
     console.print(summary_table(summary))
