@@ -131,11 +131,17 @@ class ReadPool:
 
         ``binary`` asks for the result in PostgreSQL's binary format: a ``bytea`` then arrives as
         its bytes, not as hexadecimal text of twice the size that psycopg has to decode."""
-        row = self._run(lambda conn: conn.execute(sql, params, binary=binary).fetchone())
-        return row[0] if row else None
+        return self._value(sql, params, binary, ())
 
     def rows(self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None) -> list:
-        return self._run(lambda conn: conn.execute(sql, params).fetchall())
+        return self._rows(sql, params, ())
+
+    def _value(self, sql: str, params, binary: bool, session: tuple[tuple[str, str], ...]) -> Any:
+        row = self._run(lambda conn: conn.execute(sql, params, binary=binary).fetchone(), session)
+        return row[0] if row else None
+
+    def _rows(self, sql: str, params, session: tuple[tuple[str, str], ...]) -> list:
+        return self._run(lambda conn: conn.execute(sql, params).fetchall(), session)
 
     def for_purpose(self, name: str, session: Mapping[str, str] | None = None) -> PurposeReads:
         """This pool's connections for one kind of read with settings of its own (the tiles'
@@ -223,13 +229,10 @@ class PurposeReads:
         *,
         binary: bool = False,
     ) -> Any:
-        row = self._pool._run(
-            lambda conn: conn.execute(sql, params, binary=binary).fetchone(), self._session
-        )
-        return row[0] if row else None
+        return self._pool._value(sql, params, binary, self._session)
 
     def rows(self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None) -> list:
-        return self._pool._run(lambda conn: conn.execute(sql, params).fetchall(), self._session)
+        return self._pool._rows(sql, params, self._session)
 
     def close(self) -> None:
         """The shared pool is the platform's to close."""

@@ -10,9 +10,9 @@ answers as one that does not exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from geoplatform.analyses import Analysis, Run
 from geoplatform.errors import NotFound
@@ -21,6 +21,7 @@ from layers.pipeline.clearance import check_clearances
 from layers.pipeline.graphs import NetworkVersion, network_cache
 from layers.pipeline.isolation import isolate_burst
 from layers.pipeline.layers import pipes_layer
+from layers.pipeline.network import Network
 from layers.pipeline.networks import network_summaries
 from layers.pipeline.profile import Profile, pipe_profile, profile_svg
 from layers.pipeline.reports import from_lonlat, isolation_report
@@ -29,6 +30,10 @@ from layers.pipeline.topology import check_topology
 from layers.pipeline.utilities import BY_CODE, UTILITIES
 
 PIPES_LAYERS = tuple(pipes_layer(utility) for utility in UTILITIES)
+# A comma list of codes, where an empty item (a trailing comma) names nothing.
+Codes = Annotated[
+    list[str], BeforeValidator(lambda v: [c for c in v if c] if isinstance(v, list) else v)
+]
 
 
 @dataclass(frozen=True)
@@ -50,9 +55,19 @@ def readable_version(run: Run, code: str) -> NetworkVersion:
     return version
 
 
+def readable_network(run: Run, code: str) -> Network:
+    return network_cache(run.platform).get(readable_version(run, code))
+
+
+def readable_summaries(run: Run) -> list[dict]:
+    """The networks whose utility the caller may read, as ``network_summaries`` lists them."""
+    with run.platform.engine.connect() as conn:
+        summaries = network_summaries(conn)
+    return [n for n in summaries if run.may_read(pipes_layer(BY_CODE[n["utility"]]))]
+
+
 def isolate(run: Run, body: IsolationRequest) -> Report:
-    cache = network_cache(run.platform)
-    graph = cache.get(readable_version(run, body.network))
+    graph = readable_network(run, body.network)
     point = None
     if body.point is not None:
         point = from_lonlat(graph.srid).transform(*body.point)
@@ -77,7 +92,7 @@ ISOLATION = Analysis(
 class ClearanceRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    networks: list[str] = Field(default_factory=list, description="network codes, comma-separated")
+    networks: Codes = Field(default_factory=list, description="network codes, comma-separated")
     bbox: tuple[float, float, float, float] | None = Field(
         default=None, description="west,south,east,north in degrees"
     )
@@ -93,24 +108,15 @@ class ClearanceRequest(BaseModel):
             return tuple(numbers)
         return value
 
-    @field_validator("networks", mode="before")
-    @classmethod
-    def _codes(cls, value: object) -> object:
-        return [code for code in value if code] if isinstance(value, list) else value
-
 
 def clearances(run: Run, body: ClearanceRequest) -> Report:
     for code in body.networks:
         readable_version(run, code)
+    # Only networks the caller may read take part, on both sides of every pair.
+    codes = body.networks or [n["code"] for n in readable_summaries(run)]
+    if not codes:
+        raise NotFound("no network to check")
     with run.platform.engine.connect() as conn:
-        # Only networks the caller may read take part, on both sides of every pair.
-        codes = body.networks or [
-            n["code"]
-            for n in network_summaries(conn)
-            if run.may_read(pipes_layer(BY_CODE[n["utility"]]))
-        ]
-        if not codes:
-            raise NotFound("no network to check")
         report = check_clearances(conn, networks=codes, bbox=body.bbox, limit=body.limit)
     return Report(report.to_dict() | {"geojson": report.feature_collection()})
 
@@ -135,7 +141,7 @@ class NetworkRequest(BaseModel):
 
 
 def topology(run: Run, body: NetworkRequest) -> Report:
-    graph = network_cache(run.platform).get(readable_version(run, body.network))
+    graph = readable_network(run, body.network)
     with run.platform.engine.connect() as conn:
         return Report(check_topology(conn, graph))
 
@@ -153,12 +159,7 @@ TOPOLOGY = Analysis(
 
 
 class ProfileRequest(NetworkRequest):
-    pipes: list[str] = Field(min_length=1, max_length=500, description="pipe codes, in order")
-
-    @field_validator("pipes", mode="before")
-    @classmethod
-    def _codes(cls, value: object) -> object:
-        return [code for code in value if code] if isinstance(value, list) else value
+    pipes: Codes = Field(min_length=1, max_length=500, description="pipe codes, in order")
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from geoplatform.errors import InvalidParameter, NotFound
 from geoplatform.features.openapi import described_parameter, operation, query_parameters
 from geoplatform.features.params import finite_numbers
 from geoplatform.workload import heavy
-from layers.pipeline.analyses import isolate
-from layers.pipeline.graphs import NetworkVersion, network_cache
+from layers.pipeline import analyses
+from layers.pipeline.graphs import NetworkVersion
 from layers.pipeline.layers import pipes_layer
 from layers.pipeline.maintenance import (
     MaintenanceInput,
@@ -32,10 +32,8 @@ from layers.pipeline.maintenance import (
     records_for,
     replacement_warnings,
 )
-from layers.pipeline.network import Network
-from layers.pipeline.networks import network_summaries
 from layers.pipeline.requests import IsolationRequest, MaintenanceRequest, parse
-from layers.pipeline.utilities import BY_CODE, Utility, utility_by_name_or_code
+from layers.pipeline.utilities import Utility, utility_by_name_or_code
 
 if TYPE_CHECKING:
     from geoplatform.platform import Platform
@@ -45,7 +43,6 @@ _NETWORK_PARAM = described_parameter("network", "path", "the network's code")
 
 def make_pipeline_blueprint(platform: Platform) -> Blueprint:
     engine = platform.engine
-    graphs = network_cache(platform)
     blueprint = Blueprint(
         "pipeline",
         __name__,
@@ -55,23 +52,13 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
     )
 
     def may_read(utility: Utility) -> bool:
-        return Run(platform, current_principal()).may_read(pipes_layer(utility))
+        return _run().may_read(pipes_layer(utility))
 
     def readable_version(code: str) -> NetworkVersion:
-        """The network's version, or 404 as for an unknown network when the caller may not
-        read its utility."""
-        version = graphs.version(code)
-        if not may_read(version.utility):
-            raise NotFound(f"no network {code!r}")
-        return version
+        return analyses.readable_version(_run(), code)
 
-    def readable_network(code: str) -> Network:
-        return graphs.get(readable_version(code))
-
-    def readable_summaries() -> list[dict]:
-        with engine.connect() as conn:
-            summaries = network_summaries(conn)
-        return [n for n in summaries if may_read(BY_CODE[n["utility"]])]
+    def _run() -> Run:
+        return Run(platform, current_principal())
 
     @blueprint.get("/map")
     @operation(
@@ -85,7 +72,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
     @blueprint.get("/networks")
     @operation(summary="Utility networks the caller may read", tags=["pipeline"])
     def list_networks():
-        return _confidential(jsonify({"networks": readable_summaries()}))
+        return _confidential(jsonify({"networks": analyses.readable_summaries(_run())}))
 
     @blueprint.get("/isolation/order")
     @heavy()
@@ -106,7 +93,7 @@ def make_pipeline_blueprint(platform: Platform) -> Blueprint:
         if args.get("inoperable"):
             document["inoperable_valves"] = args["inoperable"].split(",")
         body = parse(IsolationRequest, document)
-        report = isolate(Run(platform, current_principal()), body).document
+        report = analyses.isolate(_run(), body).document
         html = render_template(
             "pipeline/repair_order.html",
             report=report,
