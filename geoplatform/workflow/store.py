@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, tzinfo
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -420,31 +420,18 @@ def iso_time(moment: datetime | None, zone: tzinfo | None = None) -> str | None:
     return (moment.astimezone(zone) if zone else moment).isoformat()
 
 
+Row = TypeVar("Row")
+
+
 def _item(row) -> ItemState:
-    return ItemState(
-        workflow=row.workflow,
-        item_id=row.item_id,
-        state=row.state,
-        version=row.version,
-        entered_at=row.entered_at,
-        due_at=row.due_at,
-        created_at=row.created_at,
-    )
+    return _of_row(ItemState, row)
 
 
 def _step(row) -> Step:
-    return Step(
-        id=row.id,
-        transition=row.transition,
-        from_state=row.from_state,
-        to_state=row.to_state,
-        department=row.department,
-        role=row.role,
-        key_id=row.key_id,
-        entered_at=row.entered_at,
-        due_at=row.due_at,
-        acted_at=row.acted_at,
-        note=row.note,
-        attachments=row.attachments,
-        request_id=row.request_id,
-    )
+    return _of_row(Step, row)
+
+
+def _of_row(kind: type[Row], row) -> Row:
+    """The dataclass from the row's columns of the same names (the statements select them)."""
+    values = row._mapping
+    return kind(**{f.name: values[f.name] for f in fields(kind)})  # type: ignore[arg-type]
